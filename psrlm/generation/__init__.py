@@ -1,0 +1,50 @@
+"""One interface for every sampling and judging call: vLLM (the real backend) or plain HF generate.
+
+``open_generator(model_dir, settings, seed)`` returns a :class:`Generator`; ``generate(prompts,
+sampling)`` returns, per prompt, ``sampling.n`` completions with their text (stop string excluded)
+and why they ended: ``stop`` (a stop string), ``eos`` (end of sequence) or ``length``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from psrlm.params import Generation
+
+
+@dataclass(frozen=True)
+class Sampling:
+    n: int = 1
+    temperature: float = 0.0  # 0 = greedy
+    top_p: float = 1.0
+    max_tokens: int = 128
+    stop: tuple[str, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    finish_reason: Literal["stop", "eos", "length"]
+    num_tokens: int
+
+
+class Generator(Protocol):
+    tokenizer: object
+
+    def generate(self, prompts: list[str], sampling: Sampling, desc: str | None = None) -> list[list[Completion]]: ...
+
+    def close(self) -> None: ...
+
+
+def open_generator(model_dir: str, settings: Generation, seed: int, backend: str | None = None) -> Generator:
+    backend = backend or settings.backend
+    if backend == "vllm":
+        from psrlm.generation.vllm_backend import VLLMGenerator
+
+        return VLLMGenerator(model_dir, settings.vllm, seed)
+    if backend == "hf":
+        from psrlm.generation.hf_backend import HFGenerator
+
+        return HFGenerator(model_dir, settings.hf_batch_size, seed)
+    raise ValueError(f"unknown generation backend '{backend}'")

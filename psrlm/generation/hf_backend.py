@@ -1,0 +1,71 @@
+"""Plain Hugging Face ``generate`` backend: for machines without vLLM, small evaluations, and as the
+baseline that the rollout benchmark compares the engine against."""
+
+from __future__ import annotations
+
+from psrlm.generation import Completion, Sampling
+from psrlm.progress import progress
+
+
+class HFGenerator:
+    def __init__(self, model_dir: str, batch_size: int, seed: int):
+        import torch
+
+        from psrlm.modeling import load_model
+
+        self.model, self.tokenizer = load_model(model_dir)
+        self.model.eval()
+        self.tokenizer.padding_side = "left"
+        self.batch_size = batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+        torch.manual_seed(seed)
+
+    def generate(self, prompts: list[str], sampling: Sampling, desc: str | None = None) -> list[list[Completion]]:
+        import torch
+
+        results: list[list[Completion]] = []
+        eos = self.tokenizer.eos_token_id
+        per_batch = max(1, self.batch_size // sampling.n)
+        batches = range(0, len(prompts), per_batch)
+        for start in progress(batches, desc=desc or "", total=len(batches), disable=desc is None):
+            batch = prompts[start : start + per_batch]
+            enc = self.tokenizer(batch, return_tensors="pt", padding=True)
+            kwargs = dict(
+                max_new_tokens=sampling.max_tokens,
+                num_return_sequences=sampling.n,
+                pad_token_id=self.tokenizer.pad_token_id,
+                eos_token_id=eos,
+            )
+            if sampling.temperature > 0:
+                kwargs.update(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p)
+            else:
+                kwargs.update(do_sample=False)
+            if sampling.stop:
+                kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
+            with torch.no_grad():
+                out = self.model.generate(**enc, **kwargs)
+            new = out[:, enc["input_ids"].shape[1] :]
+            for i in range(len(batch)):
+                group = []
+                for j in range(sampling.n):
+                    ids = new[i * sampling.n + j].tolist()
+                    group.append(self._completion(ids, sampling))
+                results.append(group)
+        return results
+
+    def _completion(self, ids: list[int], sampling: Sampling) -> Completion:
+        eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
+        ended = eos in ids
+        if ended:
+            ids = ids[: ids.index(eos)]
+        while ids and ids[-1] == pad:
+            ids = ids[:-1]
+        text = self.tokenizer.decode(ids, skip_special_tokens=True)
+        for stop in sampling.stop:
+            cut = text.find(stop)
+            if cut != -1:
+                return Completion(text=text[:cut], finish_reason="stop", num_tokens=len(ids))
+        return Completion(text=text, finish_reason="eos" if ended else "length", num_tokens=len(ids))
+
+    def close(self) -> None:
+        del self.model

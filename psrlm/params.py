@@ -1,0 +1,313 @@
+"""The one typed view of ``params.yaml``.
+
+Every stage loads the whole file through :func:`load_params`, so invalid values (a search width below
+2, a negative temperature, an unknown key, an iteration whose parent does not exist) fail with a
+clear message before any work starts. ``python -m psrlm.params`` validates the file on its own.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+DEFAULT_PARAMS = Path("params.yaml")
+BASE_MODELS = ("m0", "m1")  # M0 (base) and M1 (cold start) exist in every run
+NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Paths(Strict):
+    """Where each artifact family lives (directories); stage outputs are named inside them."""
+
+    problems: str = "data/problems"
+    sets: str = "data/sets"
+    models: str = "data/models"
+    rollouts: str = "data/rollouts"
+    pairs: str = "data/pairs"
+    eval: str = "data/eval"
+    metrics: str = "data/metrics"
+
+
+class ToyProblems(Strict):
+    """The seeded generator of multi-step arithmetic word problems (the embedded default world)."""
+
+    min_ops: int = Field(2, ge=1)
+    max_ops: int = Field(4, ge=1)
+    operand_max: int = Field(30, ge=2)
+    factor_max: int = Field(4, ge=2)
+    value_max: int = Field(200, ge=10)
+    operations: list[Literal["add", "sub", "mul"]] = Field(default=["add", "sub", "mul"], min_length=1)
+
+    @model_validator(mode="after")
+    def ordered(self):
+        if self.min_ops > self.max_ops:
+            raise ValueError(f"min_ops ({self.min_ops}) > max_ops ({self.max_ops})")
+        return self
+
+
+class Splits(Strict):
+    """How many problems each split holds. pretrain: M0's corpus; sft: IFT/EFT; search: rollouts."""
+
+    pretrain: int = Field(ge=0)
+    sft: int = Field(ge=1)
+    search: int = Field(ge=1)
+    test: int = Field(ge=1)
+
+
+class Problems(Strict):
+    source: Literal["toy"] = "toy"
+    seed: int = 1
+    splits: Splits
+    toy: ToyProblems = ToyProblems()
+
+
+class TinyModel(Strict):
+    """A Qwen2-architecture model built from a config, with a BPE tokenizer trained on the corpus."""
+
+    vocab_size: int = Field(1024, ge=300)
+    hidden_size: int = Field(128, ge=16)
+    num_layers: int = Field(4, ge=1)
+    num_heads: int = Field(4, ge=1)
+    num_kv_heads: int = Field(4, ge=1)
+    intermediate_size: int = Field(512, ge=16)
+    max_position_embeddings: int = Field(1024, ge=128)
+
+    @model_validator(mode="after")
+    def heads_divide(self):
+        if self.hidden_size % self.num_heads or self.num_heads % self.num_kv_heads:
+            raise ValueError("hidden_size must divide by num_heads, and num_heads by num_kv_heads")
+        return self
+
+
+class ModelParams(Strict):
+    base: str | None = None  # a hub id or local directory to use as M0; None = build the tiny model
+    tiny: TinyModel = TinyModel()
+
+
+class Train(Strict):
+    """Trainer settings shared by pretraining, SFT and DPO (mapped onto TRL's configs)."""
+
+    epochs: float = Field(1.0, gt=0)
+    max_steps: int = -1  # > 0 overrides epochs (smoke runs)
+    learning_rate: float = Field(gt=0)
+    batch_size: int = Field(16, ge=1)
+    grad_accum: int = Field(1, ge=1)
+    max_length: int = Field(512, ge=16)
+    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    weight_decay: float = Field(0.0, ge=0)
+    scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
+    precision: Literal["fp32", "bf16"] = "fp32"
+    gradient_checkpointing: bool = False
+    group_by_length: bool = True  # batches of similar lengths: less padding, same examples
+    deepspeed: str | None = None  # path to a DeepSpeed JSON config (GPU clusters)
+    logging_steps: int = Field(10, ge=1)
+
+
+class DPO(Train):
+    beta: float = Field(0.1, gt=0)
+
+
+class Sets(Strict):
+    """The cold-start sets: IFT from the sft split, EFT from sft (train) and test (held out)."""
+
+    ift_problems: int = Field(ge=1)
+    eft_train_problems: int = Field(ge=1)
+    eft_test_problems: int = Field(ge=1)
+    corruptions: list[Literal["wrong_arithmetic", "wrong_operand", "skipped_step", "repeated_step"]] = Field(
+        default=["wrong_arithmetic", "wrong_operand", "skipped_step", "repeated_step"], min_length=1
+    )
+
+
+class VLLMSettings(Strict):
+    dtype: str = "bfloat16"
+    enforce_eager: bool = True
+    enable_prefix_caching: bool = True
+    tensor_parallel_size: int = Field(1, ge=1)
+    gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
+    cpu_kvcache_gib: int = Field(2, ge=1)  # VLLM_CPU_KVCACHE_SPACE, CPU builds only
+    max_model_len: int = Field(1024, ge=64)
+    max_num_seqs: int = Field(256, ge=1)  # sequences decoded together; tiny models gain from more
+
+
+class Generation(Strict):
+    """The generation backend behind every sampling and judging call."""
+
+    backend: Literal["vllm", "hf"] = "vllm"
+    vllm: VLLMSettings = VLLMSettings()
+    hf_batch_size: int = Field(64, ge=1)
+
+
+class Search(Strict):
+    """The step-wise search (paper Eqs. 1-5)."""
+
+    width: int = Field(6, ge=2)  # w candidates per step
+    temperature: float = Field(0.5, ge=0)
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_steps: int = Field(20, ge=1)
+    max_rollbacks: int = Field(3, ge=0)
+    max_step_tokens: int = Field(128, ge=1)
+    max_in_flight: int = Field(256, ge=1)  # problems searched at once (continuous batching)
+
+
+class Judge(Strict):
+    orders: Literal["both", "one"] = "both"
+    max_tokens: int = Field(128, ge=1)
+    temperature: float = Field(0.0, ge=0)  # (decided) judge greedily
+
+
+class Iteration(Strict):
+    """One self-rewarding iteration: M(parent) searches problems [first, first + count) of the search
+    split, and step-wise DPO on the pairs it judged gives the model named by this entry's key."""
+
+    parent: str
+    first_problem: int = Field(ge=0)
+    num_problems: int = Field(ge=1)
+
+
+class Evaluate(Strict):
+    models: list[str] = Field(min_length=1)
+    backend: Literal["vllm", "hf"] = "hf"
+    max_gen_tokens: int = Field(256, ge=1)
+    limit: int | None = Field(None, ge=1)
+
+
+class Prompts(Strict):
+    style: Literal["paper", "compact"] = "paper"  # a folder of templates in psrlm/prompts
+
+
+class Params(Strict):
+    seed: int = 0
+    paths: Paths = Paths()
+    prompts: Prompts = Prompts()
+    problems: Problems
+    model: ModelParams = ModelParams()
+    pretrain: Train
+    sets: Sets
+    sft: Train
+    generation: Generation = Generation()
+    search: Search = Search()
+    judge: Judge = Judge()
+    iterations: dict[str, Iteration]
+    dpo: DPO
+    evaluate: Evaluate
+
+    @model_validator(mode="after")
+    def iterations_form_a_chain(self):
+        names = set(BASE_MODELS) | set(self.iterations)
+        for name, it in self.iterations.items():
+            if not NAME.match(name) or name in BASE_MODELS:
+                raise ValueError(f"iterations: '{name}' is not a valid model name (lowercase, not m0/m1)")
+            if it.parent not in names - {"m0"}:
+                raise ValueError(
+                    f"iterations.{name}.parent: '{it.parent}' does not exist "
+                    f"(choose m1 or one of {sorted(self.iterations)})"
+                )
+        for name in self.iterations:  # every chain must reach m1 without a cycle
+            seen, cur = {name}, self.iterations[name].parent
+            while cur != "m1":
+                if cur in seen:
+                    raise ValueError(f"iterations: the parents of '{name}' form a cycle")
+                seen.add(cur)
+                cur = self.iterations[cur].parent
+        spans = sorted((it.first_problem, it.first_problem + it.num_problems, n) for n, it in self.iterations.items())
+        for (a0, a1, an), (b0, _, bn) in zip(spans, spans[1:]):
+            if b0 < a1:
+                raise ValueError(f"iterations: {an} and {bn} search overlapping problems (each iteration takes new ones)")
+        if spans and spans[-1][1] > self.problems.splits.search:
+            end, last = spans[-1][1], spans[-1][2]
+            raise ValueError(
+                f"iterations.{last}: needs search problems up to {end}, but problems.splits.search "
+                f"is {self.problems.splits.search}"
+            )
+        unknown = [m for m in self.evaluate.models if m not in names]
+        if unknown:
+            raise ValueError(f"evaluate.models: unknown model(s) {unknown}; known: {sorted(names)}")
+        if self.sets.ift_problems > self.problems.splits.sft or self.sets.eft_train_problems > self.problems.splits.sft:
+            raise ValueError("sets: ift_problems and eft_train_problems must not exceed problems.splits.sft")
+        if self.sets.eft_test_problems > self.problems.splits.test:
+            raise ValueError("sets.eft_test_problems must not exceed problems.splits.test")
+        return self
+
+    def iteration(self, name: str) -> Iteration:
+        if name not in self.iterations:
+            raise ParamsError(f"unknown iteration '{name}' (params.yaml iterations: {sorted(self.iterations)})")
+        return self.iterations[name]
+
+    # --- paths: the one place that names each artifact -------------------------------------------
+    def problems_file(self, split: str) -> Path:
+        return Path(self.paths.problems) / f"{split}.jsonl"
+
+    def model_dir(self, name: str) -> Path:
+        return Path(self.paths.models) / name
+
+    def rollout_dir(self, iteration: str) -> Path:
+        return Path(self.paths.rollouts) / iteration
+
+    def pairs_file(self, iteration: str) -> Path:
+        return Path(self.paths.pairs) / f"{iteration}.parquet"
+
+    def eval_dir(self, model: str) -> Path:
+        return Path(self.paths.eval) / model
+
+    def metrics_file(self, kind: str, name: str) -> Path:
+        return Path(self.paths.metrics) / kind / f"{name}.json"
+
+    def summary_file(self, suffix: str) -> Path:
+        return Path(self.paths.metrics) / f"summary.{suffix}"
+
+    def set_file(self, name: str) -> Path:
+        return Path(self.paths.sets) / f"{name}.parquet"
+
+
+class ParamsError(ValueError):
+    pass
+
+
+def parse_params(raw: dict, source: str = "params") -> Params:
+    try:
+        return Params.model_validate(raw)
+    except ValidationError as err:
+        lines = []
+        for e in err.errors():
+            loc = ".".join(str(p) for p in e["loc"]) or "<top level>"
+            msg = e["msg"].removeprefix("Value error, ")
+            if e["type"] == "extra_forbidden":
+                msg = "unknown key (check the spelling; see params.yaml for the known keys)"
+            lines.append(f"  {loc}: {msg}")
+        raise ParamsError(f"invalid {source}:\n" + "\n".join(lines)) from None
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: not found (run from the project root)") from None
+    except yaml.YAMLError as err:
+        raise ParamsError(f"{path}: not valid YAML: {err}") from None
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{path}: expected a mapping at the top level")
+    return parse_params(raw, source=str(path))
+
+
+def main() -> None:
+    path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_PARAMS
+    try:
+        params = load_params(path)
+    except ParamsError as err:
+        print(err, file=sys.stderr)
+        sys.exit(2)
+    chain = " -> ".join(["m0", "m1", *params.iterations])
+    print(f"{path}: valid ({chain})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""Prompt templates (versioned files beside this module) and the parser of the judge's verdict.
+
+Each style is a folder holding ``reasoning.txt`` and ``judge.txt``. ``paper``: the paper's reasoning
+prompt (Fig. 4, paraphrased) and pairwise step judge (Fig. 5, after MT-Bench). ``compact``: the same
+structure in fewer words, for tiny models whose compute is dominated by prompt tokens (the judge
+prompt falls from ~240 to ~130 tokens). Templates use ``$name`` placeholders (not braces, which LaTeX
+answers are full of). Stages that render a template list this folder as a dependency.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from string import Template
+
+from psrlm.steps import join_steps
+
+PROMPT_DIR = Path(__file__).parent
+VERDICT = re.compile(r"\[\[([AB])\]\]")
+NO_STEPS = "(no steps yet)"
+
+
+STYLES = ("paper", "compact")
+
+
+@cache
+def template(style: str, name: str) -> Template:
+    if style not in STYLES:
+        raise ValueError(f"unknown prompt style '{style}' (known: {', '.join(STYLES)})")
+    return Template((PROMPT_DIR / style / f"{name}.txt").read_text(encoding="utf-8").rstrip("\n"))
+
+
+def reasoning_prompt(problem: str, style: str) -> str:
+    return template(style, "reasoning").substitute(problem=problem.strip())
+
+
+def judge_prompt(question: str, previous_steps: list[str], step_a: str, step_b: str, style: str) -> str:
+    """The judge's user message. The shared part (question, steps so far) comes first, so that the
+    prompts of every pair of one search step share a cacheable prefix."""
+    steps = join_steps(previous_steps).rstrip("\n") or NO_STEPS
+    return template(style, "judge").substitute(
+        question=question.strip(), steps=steps, step_a=step_a.strip(), step_b=step_b.strip()
+    )
+
+
+def judge_target(explanation: str, verdict: str) -> str:
+    """The judge's answer as trained on EFT data: a short explanation, then exactly [[A]] or [[B]]."""
+    return f"{explanation.strip()} [[{verdict}]]"
+
+
+def parse_verdict(output: str) -> str | None:
+    """The last ``[[A]]``/``[[B]]`` in the judge's output wins; None is a parse failure."""
+    found = VERDICT.findall(output)
+    return found[-1] if found else None
+
+
+def chat_prompt(tokenizer, user_text: str) -> str:
+    """Render one user turn with the model's chat template, ready for the assistant's answer.
+
+    Models without a chat template (plain base models) get the bare text and a blank line.
+    """
+    if getattr(tokenizer, "chat_template", None):
+        return tokenizer.apply_chat_template(
+            [{"role": "user", "content": user_text}], tokenize=False, add_generation_prompt=True
+        )
+    return user_text + "\n\n"

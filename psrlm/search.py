@@ -1,0 +1,185 @@
+"""The step-wise search of one problem (paper Eqs. 1-5) as a pure state machine.
+
+The model samples w candidate next steps; identical candidates merge; every pair of distinct
+candidates is judged (both orders, or one); a candidate's score is its number of wins. Best and
+worst (ties to the lowest index) make a preference pair when best beats worst. When all scores are
+equal the judge cannot tell the candidates apart: the previous step and its pair are discarded and
+the search goes back one step (at most ``max_rollbacks`` times, then best is kept). The path is
+greedy and stops at an answer (``\\boxed{}``), at end of sequence, or after ``max_steps`` steps.
+
+No model is called here: :class:`ProblemSearch` says which prompts it needs and takes the outputs,
+so the engine can batch every problem in flight into one generation call per phase, and tests can
+drive it with hand-built candidates and verdicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from psrlm.generation import Completion
+from psrlm.params import Search
+from psrlm.steps import has_final_answer, is_final_step, join_steps, normalize_step
+
+
+def merge_duplicates(texts: list[str]) -> list[int | None]:
+    """For each candidate, the index of the first identical one (after whitespace normalisation),
+    or None when it is the first of its kind."""
+    first: dict[str, int] = {}
+    out: list[int | None] = []
+    for i, t in enumerate(texts):
+        key = normalize_step(t)
+        if key in first:
+            out.append(first[key])
+        else:
+            first[key] = i
+            out.append(None)
+    return out
+
+
+def judge_schedule(distinct: list[int], orders: str) -> list[tuple[int, int]]:
+    """Ordered (A, B) comparisons over every unordered pair of ``distinct`` candidates.
+
+    ``both``: each pair in both orders. ``one``: a single order, alternating by pair index so that
+    neither position is favoured on average.
+    """
+    pairs = list(combinations(distinct, 2))
+    if orders == "both":
+        return [o for i, j in pairs for o in ((i, j), (j, i))]
+    return [(i, j) if k % 2 == 0 else (j, i) for k, (i, j) in enumerate(pairs)]
+
+
+def count_wins(distinct: list[int], verdicts: list[tuple[int, int, str | None]]) -> dict[int, float]:
+    """Wins per candidate from ``(first, second, verdict)``; a parse failure (None) scores nobody."""
+    wins = {i: 0.0 for i in distinct}
+    for first, second, verdict in verdicts:
+        if verdict == "A":
+            wins[first] += 1
+        elif verdict == "B":
+            wins[second] += 1
+    return wins
+
+
+def select_best_worst(wins: dict[int, float]) -> tuple[int, int]:
+    """argmax and argmin of the wins; ties go to the lowest candidate index."""
+    order = sorted(wins)
+    best = max(order, key=lambda i: (wins[i], -i))
+    worst = min(order, key=lambda i: (wins[i], i))
+    return best, worst
+
+
+@dataclass
+class Step:
+    text: str
+    round: int
+    final: bool  # ended its solution (answer or end of sequence)
+    finish_reason: str
+
+
+@dataclass
+class SearchProblem:
+    id: str
+    question: str
+    gold: str
+    prompt: str  # the chat-rendered reasoning prompt, before any step
+
+
+@dataclass
+class ProblemSearch:
+    """The search state of one problem; records every candidate, judgment and round as dicts of the
+    ``schemas.rollout`` row models."""
+
+    problem: SearchProblem
+    cfg: Search
+    orders: str
+    steps: list[Step] = field(default_factory=list)
+    rollbacks: int = 0
+    round: int = 0
+    stop_reason: str | None = None
+    candidates: list[dict] = field(default_factory=list)
+    judgments: list[dict] = field(default_factory=list)
+    rounds: list[dict] = field(default_factory=list)
+    # the round in progress
+    _texts: list[Completion] = field(default_factory=list)
+    _distinct: list[int] = field(default_factory=list)
+    _duplicate_of: list[int | None] = field(default_factory=list)
+    _schedule: list[tuple[int, int]] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.stop_reason is not None
+
+    def prompt(self) -> str:
+        """Problem prompt + steps so far: the prompt the next candidates are sampled from."""
+        return self.problem.prompt + join_steps([s.text for s in self.steps])
+
+    def take_candidates(self, completions: list[Completion]) -> list[tuple[int, int]]:
+        """Record this round's samples; returns the (A, B) candidate comparisons to judge."""
+        self._texts = [Completion(c.text.strip(), c.finish_reason, c.num_tokens) for c in completions]
+        self._duplicate_of = merge_duplicates([c.text for c in self._texts])
+        self._distinct = [i for i, d in enumerate(self._duplicate_of) if d is None]
+        self._schedule = judge_schedule(self._distinct, self.orders) if len(self._distinct) > 1 else []
+        return list(self._schedule)
+
+    def take_verdicts(self, outputs: list[tuple[str, str | None]]) -> None:
+        """Record judge outputs ``(raw, verdict)`` in schedule order; select, pair or roll back."""
+        assert len(outputs) == len(self._schedule), "one judge output per scheduled comparison"
+        verdicts = []
+        for (first, second), (raw, verdict) in zip(self._schedule, outputs):
+            winner = first if verdict == "A" else second if verdict == "B" else None
+            verdicts.append((first, second, verdict))
+            self.judgments.append(dict(problem_id=self.problem.id, round=self.round, first=first, second=second,
+                                       raw=raw, verdict=verdict, winner=winner))
+        wins = count_wins(self._distinct, verdicts)
+        best, worst = select_best_worst(wins)
+        for i, c in enumerate(self._texts):
+            self.candidates.append(dict(problem_id=self.problem.id, round=self.round, candidate=i, text=c.text,
+                                        finish_reason=c.finish_reason, final=is_final_step(c.text, c.finish_reason),
+                                        duplicate_of=self._duplicate_of[i],
+                                        wins=wins.get(i)))
+        if len(self._distinct) == 1:
+            outcome = "single"
+        elif wins[best] > wins[worst]:
+            outcome = "pair"
+        elif self.rollbacks < self.cfg.max_rollbacks:
+            outcome = "tie_rollback"
+        else:
+            outcome = "tie_forced"
+        self.rounds.append(dict(
+            problem_id=self.problem.id, round=self.round, position=len(self.steps) + 1, prompt=self.prompt(),
+            n_candidates=len(self._texts), n_distinct=len(self._distinct),
+            best=None if outcome == "tie_rollback" else best,
+            worst=worst if outcome == "pair" else None,
+            best_wins=wins[best], worst_wins=wins[worst], outcome=outcome, discarded=False,
+        ))
+        if outcome == "tie_rollback":
+            self._roll_back()
+        else:
+            self._append(best)
+        self.round += 1
+
+    def _roll_back(self) -> None:
+        self.rollbacks += 1
+        if self.steps:
+            dropped = self.steps.pop()
+            for r in self.rounds:
+                if r["round"] == dropped.round:
+                    r["discarded"] = True
+
+    def _append(self, index: int) -> None:
+        c = self._texts[index]
+        answer = has_final_answer(c.text)
+        final = is_final_step(c.text, c.finish_reason)
+        self.steps.append(Step(text=c.text, round=self.round, final=final, finish_reason=c.finish_reason))
+        if answer:
+            self.stop_reason = "answer"
+        elif c.finish_reason in ("eos", "length"):
+            self.stop_reason = c.finish_reason
+        elif len(self.steps) >= self.cfg.max_steps:
+            self.stop_reason = "max_steps"
+
+    def candidate_text(self, index: int) -> str:
+        return self._texts[index].text
+
+    def finished_steps(self) -> list[str]:
+        return [s.text for s in self.steps]

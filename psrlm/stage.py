@@ -1,0 +1,34 @@
+"""What every stage does before its own work: logging, offline defaults, params validation."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable
+
+from psrlm.params import Params, ParamsError, load_params
+from psrlm.progress import setup_logging
+from schemas.table import ArtifactError
+
+log = logging.getLogger("psrlm")
+
+
+def run_stage(work: Callable[..., None]) -> None:
+    """Validate ``params.yaml`` (before any work), then call ``work(params, *argv)``.
+
+    Bad params or a bad input artifact end the stage with exit code 2 and one clear message.
+    """
+    setup_logging()
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if os.environ.get("PSRLM_NO_PROGRESS") == "1":
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    try:
+        params: Params = load_params()
+        if params.model.base is None or os.path.isdir(params.model.base):
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing of ours needs the hub
+        work(params, *sys.argv[1:])
+    except (ParamsError, ArtifactError, FileNotFoundError) as err:
+        log.error("%s", err)
+        sys.exit(2)

@@ -1,0 +1,200 @@
+"""The toy world: seeded multi-step arithmetic word problems, their steps, and step corruptions.
+
+A problem is a start value and a chain of operations told as a short story::
+
+    Mia has 23 marbles. She finds 9 more marbles. She gives 14 marbles to Ben.
+    Then the number of marbles doubles... How many marbles does Mia have now?
+
+Its reference steps restate one event and compute it (``She finds 9 more marbles, so 23 + 9 = 32.``),
+the last one ending in ``The answer is \\boxed{36}.``; its free-form solution (M0's pretraining text)
+tells the same arithmetic in prose without the ``Step n:`` format. Restating the event keeps each
+step local: a tiny model copies the next event (an induction pattern it learns early) and computes
+next to it, instead of having to find the n-th event of the story by counting. The corruptions make the wrong next steps an
+oracle judge knows to be wrong: wrong arithmetic, a wrong operand, a skipped step, a repeated step.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from dataclasses import dataclass
+
+from psrlm.params import ToyProblems
+
+NAMES = [
+    ("Mia", "she", "her"), ("Ben", "he", "his"), ("Ava", "she", "her"), ("Leo", "he", "his"),
+    ("Zoe", "she", "her"), ("Sam", "he", "his"), ("Ivy", "she", "her"), ("Max", "he", "his"),
+    ("Lea", "she", "her"), ("Tom", "he", "his"), ("Eva", "she", "her"), ("Jay", "he", "his"),
+]
+FRIENDS = ["Nora", "Omar", "Paul", "Rita", "Yuki", "Carl", "Dina", "Finn"]
+ITEMS = ["marbles", "apples", "stickers", "coins", "books", "shells", "cards", "pens", "stamps", "beads"]
+SYMBOL = {"add": "+", "sub": "-", "mul": "*"}
+KIND = {v: k for k, v in SYMBOL.items()}
+EQUATION = re.compile(r"(\d+) ([+\-*]) (\d+) = (\d+)\.")
+ANSWER_SUFFIX = " The answer is \\boxed{{{}}}."
+
+
+@dataclass(frozen=True)
+class Op:
+    kind: str  # add | sub | mul
+    value: int
+
+
+def apply(kind: str, a: int, x: int) -> int:
+    return {"add": a + x, "sub": a - x, "mul": a * x}[kind]
+
+
+def equation(a: int, kind: str, x: int, result: int) -> str:
+    return f"{a} {SYMBOL[kind]} {x} = {result}."
+
+
+def _sentence(op: Op, name: str, pro: str, item: str, friend: str, rng: random.Random) -> str:
+    x = op.value
+    templates = {
+        "add": [f"{pro.capitalize()} finds {x} more {item}.", f"Then {pro} buys {x} more {item}.",
+                f"{friend} gives {name} {x} more {item}."],
+        "sub": [f"{pro.capitalize()} gives {x} {item} to {friend}.", f"Then {pro} loses {x} {item}.",
+                f"{pro.capitalize()} sells {x} {item}."],
+        "mul": [f"Then the number of {item} grows {x} times.", f"{pro.capitalize()} ends up with {x} times as many {item}."],
+    }
+    return rng.choice(templates[op.kind])
+
+
+def _sample_ops(rng: random.Random, cfg: ToyProblems, start: int) -> list[Op] | None:
+    n = rng.randint(cfg.min_ops, cfg.max_ops)
+    ops, value = [], start
+    for _ in range(n):
+        choices = list(cfg.operations)
+        rng.shuffle(choices)
+        for kind in choices:
+            if kind == "mul":
+                x = rng.randint(2, cfg.factor_max)
+            elif kind == "sub":
+                if value < 2:
+                    continue
+                x = rng.randint(1, min(cfg.operand_max, value - 1))
+            else:
+                x = rng.randint(1, cfg.operand_max)
+            result = apply(kind, value, x)
+            if 0 <= result <= cfg.value_max:
+                ops.append(Op(kind, x))
+                value = result
+                break
+        else:
+            return None
+    return ops
+
+
+def make_problem(rng: random.Random, cfg: ToyProblems) -> dict:
+    """One random problem as a dict of ``problems.Problem`` fields (without ``id``/``source``)."""
+    while True:
+        start = rng.randint(2, cfg.operand_max)
+        ops = _sample_ops(rng, cfg, start)
+        if ops:
+            break
+    name, pro, _ = rng.choice(NAMES)
+    item, friend = rng.choice(ITEMS), rng.choice(FRIENDS)
+    events = [_sentence(op, name, pro, item, friend, rng) for op in ops]
+    story = [f"{name} has {start} {item}.", *events, f"How many {item} does {name} have now?"]
+    steps, prose, value = [], [f"{name} has {start} {item}."], start
+    for op, event in zip(ops, events):
+        result = apply(op.kind, value, op.value)
+        # a step restates the event it computes, then the equation: the solution stays local to it
+        steps.append(f"{event.rstrip('.')}, so {equation(value, op.kind, op.value, result)}")
+        prose.append(f"{event.rstrip('.')}, so {pro} has {equation(value, op.kind, op.value, result)}")
+        value = result
+    steps[-1] += ANSWER_SUFFIX.format(value)
+    prose.append(f"The answer is {value}.")
+    return {"problem": " ".join(story), "answer": str(value), "steps": steps, "solution": " ".join(prose)}
+
+
+def generate_splits(cfg: ToyProblems, sizes: dict[str, int], seed: int) -> dict[str, list[dict]]:
+    """Disjoint splits of unique problems (no problem text appears in two splits)."""
+    rng = random.Random(seed)
+    seen: set[str] = set()
+    out: dict[str, list[dict]] = {}
+    for split, size in sizes.items():
+        rows = []
+        attempts = 0
+        while len(rows) < size:
+            attempts += 1
+            if attempts > 50 * size + 1000:
+                raise ValueError(f"toy: cannot draw {size} unique '{split}' problems; widen the difficulty knobs")
+            p = make_problem(rng, cfg)
+            if p["problem"] in seen:
+                continue
+            seen.add(p["problem"])
+            rows.append({"id": f"{split}-{len(rows):06d}", "source": "toy", **p})
+        out[split] = rows
+    return out
+
+
+# --- corruptions (the oracle's wrong next steps) --------------------------------------------------
+
+
+def parse_equation(body: str) -> tuple[int, str, int, int] | None:
+    m = EQUATION.search(body)
+    if not m:
+        return None
+    return int(m.group(1)), KIND[m.group(2)], int(m.group(3)), int(m.group(4))
+
+
+def event_of(body: str) -> str:
+    """The restated event of a step (the text before its equation)."""
+    return body.split(", so ")[0]
+
+
+def _finish(event: str, a: int, kind: str, x: int, result: int, final: bool) -> str:
+    return f"{event}, so {equation(a, kind, x, result)}" + (ANSWER_SUFFIX.format(result) if final else "")
+
+
+def corrupt_step(steps: list[str], position: int, kind: str, rng: random.Random, cfg: ToyProblems) -> str | None:
+    """A wrong version of step ``position`` (0-based) of the reference ``steps``, or None if ``kind``
+    does not apply there (e.g. nothing to repeat at the first step, or skipping a step that repeats
+    the same operation would give the right step)."""
+    wrong = _corrupt(steps, position, kind, rng, cfg)
+    return None if wrong == steps[position] else wrong
+
+
+def _corrupt(steps: list[str], position: int, kind: str, rng: random.Random, cfg: ToyProblems) -> str | None:
+    parsed = parse_equation(steps[position])
+    if parsed is None:
+        return None
+    a, op, x, b = parsed
+    event = event_of(steps[position])
+    final = position == len(steps) - 1
+    if kind == "wrong_arithmetic":
+        spread = max(3, b // 10)
+        delta = rng.choice([d for d in range(-spread, spread + 1) if d != 0 and b + d >= 0])
+        return _finish(event, a, op, x, b + delta, final)
+    if kind == "wrong_operand":
+        hi = cfg.factor_max if op == "mul" else cfg.operand_max
+        lo = 2 if op == "mul" else 1
+        options = [y for y in range(lo, hi + 1) if y != x and apply(op, a, y) >= 0]
+        if not options:
+            return None
+        y = rng.choice(options)
+        return _finish(event, a, op, y, apply(op, a, y), final)
+    if kind == "skipped_step":
+        if final:
+            return None
+        nxt = parse_equation(steps[position + 1])
+        if nxt is None or apply(nxt[1], a, nxt[2]) < 0:
+            return None
+        result = apply(nxt[1], a, nxt[2])
+        return _finish(event_of(steps[position + 1]), a, nxt[1], nxt[2], result, position + 1 == len(steps) - 1)
+    if kind == "repeated_step":
+        if position == 0:
+            return None
+        return steps[position - 1]
+    raise ValueError(f"unknown corruption '{kind}'")
+
+
+def judge_explanation(correct_body: str, correct_label: str) -> str:
+    """The oracle's short explanation: what the next step must compute (the verdict follows it).
+
+    Kept to one clause on purpose: every judge call decodes it, w(w-1) times per searched step.
+    """
+    parsed = parse_equation(correct_body)
+    target = f"{parsed[0]} {SYMBOL[parsed[1]]} {parsed[2]} = {parsed[3]}" if parsed else correct_body
+    return f"The next step should compute {target}; only Assistant {correct_label}'s step does."

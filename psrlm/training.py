@@ -1,0 +1,124 @@
+"""Supervised fine-tuning and step-wise DPO with TRL.
+
+``sft`` trains on prompt/completion text (the completion gets end-of-sequence); ``step_dpo`` trains on
+step-level preference pairs with the reference model M(t). TRL's DPO trainer appends
+end-of-sequence to every plain-text chosen and rejected; for a step in the middle of a solution that
+would teach the model to stop after one step, so :class:`StepDPOTrainer` removes it again from every
+step that did not end its solution (``chosen_final``/``rejected_final`` False).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+from psrlm.params import DPO, Train
+
+log = logging.getLogger(__name__)
+
+
+def _common_args(cfg: Train, output_dir: Path, seed: int) -> dict:
+    import torch
+
+    on_gpu = torch.cuda.is_available()
+    return dict(
+        output_dir=str(output_dir),
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        per_device_train_batch_size=cfg.batch_size,
+        gradient_accumulation_steps=cfg.grad_accum,
+        learning_rate=cfg.learning_rate,
+        lr_scheduler_type=cfg.scheduler,
+        warmup_steps=cfg.warmup_ratio,
+        weight_decay=cfg.weight_decay,
+        max_length=cfg.max_length,
+        bf16=cfg.precision == "bf16",
+        use_cpu=not on_gpu,
+        gradient_checkpointing=cfg.gradient_checkpointing,
+        train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
+        deepspeed=cfg.deepspeed,
+        logging_steps=cfg.logging_steps,
+        disable_tqdm=os.environ.get("PSRLM_NO_PROGRESS") == "1",
+        save_strategy="no",
+        report_to="none",
+        seed=seed,
+        data_seed=seed,
+        dataloader_num_workers=0,
+        dataset_num_proc=None,
+    )
+
+
+def _summary(trainer, started: float, examples: int) -> dict:
+    history = [h for h in trainer.state.log_history if "loss" in h]
+    return {
+        "examples": examples,
+        "steps": trainer.state.global_step,
+        "first_loss": history[0]["loss"] if history else None,
+        "final_loss": history[-1]["loss"] if history else None,
+        "seconds": round(time.time() - started, 1),
+    }
+
+
+def sft(model, tokenizer, records: list[dict], cfg: Train, output_dir: Path, seed: int) -> dict:
+    """Train on ``records`` of ``{"prompt", "completion"}`` (loss on the completion) or ``{"text"}``."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    started = time.time()
+    args = SFTConfig(**_common_args(cfg, output_dir, seed), packing=False)
+    trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tokenizer)
+    trainer.train()
+    return _summary(trainer, started, len(records))
+
+
+class _StepDPOMixin:
+    """Removes the end-of-sequence token that TRL appends to non-final steps."""
+
+    def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
+        dataset = super()._prepare_dataset(dataset, processing_class, args, dataset_name)
+        eos = self._tokenizer.eos_token_id
+        return dataset.map(strip_eos_from_steps, fn_kwargs={"eos_token_id": eos}, desc=f"Step EOS rule ({dataset_name})")
+
+    def _set_signature_columns_if_needed(self):
+        super()._set_signature_columns_if_needed()
+        if "length" not in self._signature_columns:  # kept for the length-grouped sampler
+            self._signature_columns = [*self._signature_columns, "length"]
+
+
+def strip_eos_from_steps(example: dict, eos_token_id: int) -> dict:
+    """Drop the trailing end-of-sequence id from chosen/rejected ids unless that step was final."""
+    for side in ("chosen", "rejected"):
+        ids = example[f"{side}_ids"]
+        if not example[f"{side}_final"] and ids and ids[-1] == eos_token_id:
+            example[f"{side}_ids"] = ids[:-1]
+    # what the length-grouped sampler sorts by (it cannot infer lengths of preference data)
+    example["length"] = len(example["prompt_ids"]) + max(len(example["chosen_ids"]), len(example["rejected_ids"]))
+    return example
+
+
+def step_dpo_trainer(model, ref_model, tokenizer, pairs: list[dict], cfg: DPO, output_dir: Path, seed: int):
+    from datasets import Dataset
+    from trl import DPOConfig, DPOTrainer
+
+    class StepDPOTrainer(_StepDPOMixin, DPOTrainer):
+        pass
+
+    args = DPOConfig(**_common_args(cfg, output_dir, seed), beta=cfg.beta)
+    columns = ("prompt", "chosen", "rejected", "chosen_final", "rejected_final")
+    dataset = Dataset.from_list([{k: p[k] for k in columns} for p in pairs])
+    return StepDPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset, processing_class=tokenizer)
+
+
+def step_dpo(model, ref_model, tokenizer, pairs: list[dict], cfg: DPO, output_dir: Path, seed: int) -> dict:
+    """Step-wise DPO of ``model`` against the frozen ``ref_model`` (M(t)) on step preference pairs."""
+    started = time.time()
+    trainer = step_dpo_trainer(model, ref_model, tokenizer, pairs, cfg, output_dir, seed)
+    trainer.train()
+    out = _summary(trainer, started, len(pairs))
+    rewards = [h for h in trainer.state.log_history if "rewards/accuracies" in h]
+    if rewards:
+        out["final_reward_accuracy"] = rewards[-1]["rewards/accuracies"]
+        out["final_reward_margin"] = rewards[-1].get("rewards/margins")
+    return out

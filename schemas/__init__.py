@@ -1,0 +1,29 @@
+"""Row models of every artifact the pipeline writes (one module per artifact family).
+
+Column names exist once, as the field names below; writers validate rows before writing, readers
+check columns and rows on load (see ``schemas.table``).
+"""
+
+from schemas.metrics import AnswerEvalRow, EvalMetrics, JudgeEvalRow, RolloutMetrics
+from schemas.pairs import PreferencePair
+from schemas.problems import Problem
+from schemas.rollout import Candidate, Judgment, Round, SearchPath
+from schemas.sets import EFTRecord, IFTRecord
+from schemas.table import ArtifactError, Row
+
+__all__ = [
+    "AnswerEvalRow",
+    "ArtifactError",
+    "Candidate",
+    "EFTRecord",
+    "EvalMetrics",
+    "IFTRecord",
+    "JudgeEvalRow",
+    "Judgment",
+    "PreferencePair",
+    "Problem",
+    "RolloutMetrics",
+    "Round",
+    "Row",
+    "SearchPath",
+]

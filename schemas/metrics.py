@@ -1,0 +1,64 @@
+"""Metrics files (JSON) that ``dvc metrics show`` / ``dvc exp show`` read, and per-item eval rows."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from schemas.table import Row
+
+
+class _Metrics(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class RolloutMetrics(_Metrics):
+    """Per iteration: what the search produced and how the self-judge behaved."""
+
+    problems: int
+    pairs: int
+    rounds: int
+    tie_rate: float  # share of judged rounds where all candidates scored equal
+    rollbacks: int
+    judgments: int
+    parse_failures: int
+    parse_failure_rate: float
+    flip_rate: float  # share of pairs judged in both orders whose verdict changes with the order
+    single_candidate_rate: float  # share of rounds whose samples were all identical
+    path_accuracy: float  # share of searched paths whose answer is right (oracle)
+    mean_steps: float
+    seconds: float
+
+
+class AnswerEvalRow(Row):
+    """One evaluated held-out problem (lm-eval's logged sample, graded by the project's grader)."""
+
+    doc_id: int
+    problem_id: str
+    response: str
+    answer: str
+    correct: bool
+
+
+class JudgeEvalRow(Row):
+    """One judged held-out EFT example."""
+
+    id: str
+    pair_id: str
+    raw: str
+    verdict: Literal["A", "B"] | None
+    expected: Literal["A", "B"]
+    correct: bool
+
+
+class EvalMetrics(_Metrics):
+    """Per model: answer accuracy (lm-eval) and judge accuracy on held-out EFT pairs."""
+
+    accuracy: float
+    accuracy_stderr: float
+    problems: int
+    judge_accuracy: float
+    judge_parse_failure_rate: float
+    judge_flip_rate: float
+    judge_examples: int
+    mean_steps: float
+    mean_step_chars: float

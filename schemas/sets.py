@@ -1,0 +1,41 @@
+"""Training sets of the cold start: IFT (step-format solutions) and EFT (pairwise step judgments).
+
+Records hold content, not rendered prompts: the prompt templates in ``psrlm/prompts`` render them at
+training and evaluation time, so a template change reruns exactly the stages that read it.
+"""
+
+from typing import Literal
+
+from pydantic import Field
+
+from schemas.table import Row
+
+
+class IFTRecord(Row):
+    """A problem and its reference solution as ``Step n:`` steps (final step holds ``\\boxed{}``)."""
+
+    id: str
+    problem_id: str
+    problem: str
+    steps: list[str] = Field(min_length=1)
+
+
+class EFTRecord(Row):
+    """A judge example: which of two candidate next steps is better, with a short explanation.
+
+    ``previous_steps`` are the steps so far (rendered with headers); ``step_a``/``step_b`` the two
+    candidates in the order shown; ``verdict`` names the better one. ``corruption`` says how the
+    wrong step was made (``wrong_arithmetic``, ``wrong_operand``, ``skipped_step``,
+    ``repeated_step``).
+    """
+
+    id: str
+    problem_id: str
+    problem: str
+    previous_steps: list[str]
+    step_a: str
+    step_b: str
+    verdict: Literal["A", "B"]
+    explanation: str
+    corruption: str
+    pair_id: str

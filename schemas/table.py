@@ -1,0 +1,155 @@
+"""Reading and writing artifacts as validated rows.
+
+Every artifact is a table of one row model (a pydantic ``Row``). Writers validate each row and then
+write atomically (a temp file, then a rename), so a killed stage never leaves a half-written output.
+Readers check columns against the row model and validate every row, naming file, row and field when
+something is off. JSONL readers name file and line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import types
+import typing
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+
+class Row(BaseModel):
+    """Base of every artifact row: unknown fields are errors, rows are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+R = TypeVar("R", bound=Row)
+
+
+class ArtifactError(ValueError):
+    """An artifact (input file or stage output) does not match its schema."""
+
+
+def _polars_type(annotation: Any) -> pl.DataType:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) != 1:
+            raise TypeError(f"unsupported union {annotation}")
+        return _polars_type(args[0])
+    if origin is list:
+        (inner,) = typing.get_args(annotation)
+        return pl.List(_polars_type(inner))
+    if origin is typing.Literal:
+        return pl.Utf8
+    return {str: pl.Utf8, int: pl.Int64, float: pl.Float64, bool: pl.Boolean}[annotation]
+
+
+def polars_schema(model: type[Row]) -> dict[str, pl.DataType]:
+    return {name: _polars_type(f.annotation) for name, f in model.model_fields.items()}
+
+
+def _format_error(where: str, err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        field = ".".join(str(p) for p in e["loc"]) or "<row>"
+        parts.append(f"field '{field}': {e['msg']}")
+    return f"{where}: " + "; ".join(parts)
+
+
+def atomic_path(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def write_parquet(path: str | Path, model: type[R], rows: Iterable[R | dict]) -> int:
+    """Validate ``rows`` as ``model`` and write them to ``path`` atomically. Returns the row count."""
+    path = Path(path)
+    validated = [r if isinstance(r, model) else model.model_validate(r) for r in rows]
+    frame = pl.DataFrame([r.model_dump() for r in validated], schema=polars_schema(model), orient="row")
+    tmp = atomic_path(path)
+    frame.write_parquet(tmp)
+    os.replace(tmp, path)
+    return len(validated)
+
+
+def read_parquet(path: str | Path, model: type[R]) -> list[R]:
+    """Read ``path`` and validate every row as ``model``."""
+    frame = read_frame(path, model)
+    out = []
+    for i, record in enumerate(frame.iter_rows(named=True)):
+        try:
+            out.append(model.model_validate(record))
+        except ValidationError as err:
+            raise ArtifactError(_format_error(f"{path}: row {i}", err)) from None
+    return out
+
+
+def read_frame(path: str | Path, model: type[Row]) -> pl.DataFrame:
+    """Read ``path`` as a Polars frame after checking its columns match ``model`` exactly."""
+    path = Path(path)
+    if not path.exists():
+        raise ArtifactError(f"{path}: file not found (expected a {model.__name__} table)")
+    frame = pl.read_parquet(path)
+    expected = set(model.model_fields)
+    if set(frame.columns) != expected:
+        missing, extra = sorted(expected - set(frame.columns)), sorted(set(frame.columns) - expected)
+        raise ArtifactError(f"{path}: columns do not match {model.__name__}: missing {missing}, unexpected {extra}")
+    return frame
+
+
+def write_jsonl(path: str | Path, model: type[R], rows: Iterable[R | dict]) -> int:
+    path = Path(path)
+    tmp = atomic_path(path)
+    n = 0
+    with open(tmp, "w", encoding="utf-8") as f:
+        for r in rows:
+            row = r if isinstance(r, model) else model.model_validate(r)
+            f.write(row.model_dump_json() + "\n")
+            n += 1
+    os.replace(tmp, path)
+    return n
+
+
+def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """Yield ``(line_number, object)`` for each non-blank line; errors name file and line."""
+    path = Path(path)
+    if not path.exists():
+        raise ArtifactError(f"{path}: file not found")
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ArtifactError(f"{path}:{lineno}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ArtifactError(f"{path}:{lineno}: malformed JSON ({err.msg} at column {err.colno})") from None
+            if not isinstance(obj, dict):
+                raise ArtifactError(f"{path}:{lineno}: expected a JSON object, got {type(obj).__name__}")
+            yield lineno, obj
+
+
+def read_jsonl(path: str | Path, model: type[R]) -> list[R]:
+    out = []
+    for lineno, obj in iter_jsonl(path):
+        try:
+            out.append(model.model_validate(obj))
+        except ValidationError as err:
+            raise ArtifactError(_format_error(f"{path}:{lineno}", err)) from None
+    if not out:
+        raise ArtifactError(f"{path}: no records (empty file)")
+    return out
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    path = Path(path)
+    tmp = atomic_path(path)
+    tmp.write_text(json.dumps(obj, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    os.replace(tmp, path)

@@ -1,0 +1,65 @@
+"""M0, the base model.
+
+With ``model.base`` unset (the embedded default) this trains a BPE tokenizer on the toy corpus,
+builds a tiny Qwen2 model from ``model.tiny`` and pretrains it from scratch on the free-form
+solutions of the pretrain split (prose, *not* the "Step n:" format). With ``model.base`` set to a hub
+id or a local directory, that model is M0 instead.
+
+    python -m stages.base_model
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from psrlm import prompts, toy
+from psrlm.modeling import build_tiny_model, parameter_count, save_model, train_tokenizer
+from psrlm.params import Params
+from psrlm.stage import run_stage
+from psrlm.steps import format_step
+from psrlm.training import sft
+from schemas import Problem
+from schemas.table import read_jsonl, write_json
+
+log = logging.getLogger("stages.base_model")
+
+
+def pretraining_text(p: Problem) -> str:
+    return f"Problem: {p.problem}\nSolution: {p.solution}"
+
+
+def tokenizer_corpus(problems: list[Problem]) -> list[str]:
+    """Everything the tokenizer should encode compactly: prose, step solutions, both prompt templates."""
+    texts = [pretraining_text(p) for p in problems]
+    texts += ["\n".join(format_step(i + 1, s) for i, s in enumerate(p.steps)) for p in problems[:2000]]
+    for style in prompts.STYLES:
+        texts += [prompts.reasoning_prompt("x", style), prompts.judge_prompt("x", ["Step 1: x"], "Step 2: a", "Step 2: b", style)]
+    texts += [prompts.judge_target(toy.judge_explanation("1 + 1 = 2.", v), v) for v in "AB"]
+    return texts
+
+
+def main(params: Params) -> None:
+    out = params.model_dir("m0")
+    if params.model.base is not None:
+        from psrlm.modeling import load_model
+
+        model, tokenizer = load_model(params.model.base)
+        metrics = {"source": params.model.base, "parameters": parameter_count(model)}
+    else:
+        corpus = read_jsonl(params.problems_file("pretrain"), Problem)
+        tokenizer = train_tokenizer(tokenizer_corpus(corpus), params.model.tiny.vocab_size)
+        model = build_tiny_model(params.model.tiny, tokenizer, seed=params.seed)
+        log.info("tiny model: %d parameters, vocabulary %d", parameter_count(model), len(tokenizer))
+        records = [{"text": pretraining_text(p)} for p in corpus]
+        with tempfile.TemporaryDirectory() as scratch:
+            metrics = sft(model, tokenizer, records, params.pretrain, Path(scratch), params.seed)
+        metrics |= {"source": "tiny", "parameters": parameter_count(model)}
+    save_model(model, tokenizer, out)
+    write_json(params.metrics_file("train", "m0"), metrics)
+    log.info("M0 -> %s (%s)", out, metrics)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,50 @@
+"""Step-wise DPO of one iteration: M(parent) trained on its own step pairs gives M(iteration).
+
+    python -m stages.dpo m2
+
+The reference model is M(parent) itself. With no pairs at all (a judge that never told candidates
+apart) M(parent) is copied unchanged, and the metrics say ``trained: false``.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from pathlib import Path
+
+from psrlm.modeling import load_model, save_model
+from psrlm.params import Params
+from psrlm.stage import run_stage
+from psrlm.training import step_dpo
+from schemas import PreferencePair
+from schemas.table import read_parquet, write_json
+
+log = logging.getLogger("stages.dpo")
+
+
+def main(params: Params, iteration: str) -> None:
+    parent = params.iteration(iteration).parent
+    pairs = read_parquet(params.pairs_file(iteration), PreferencePair)
+    out = params.model_dir(iteration)
+    if not pairs:
+        log.warning("%s: no preference pairs; M(%s) is copied unchanged", iteration, parent)
+        tmp = out.with_name(f".{out.name}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(params.model_dir(parent), tmp)
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+        write_json(params.metrics_file("train", iteration), {"pairs": 0, "trained": False})
+        return
+    model, tokenizer = load_model(params.model_dir(parent))
+    ref_model, _ = load_model(params.model_dir(parent))
+    with tempfile.TemporaryDirectory() as scratch:
+        metrics = step_dpo(model, ref_model, tokenizer, [p.model_dump() for p in pairs], params.dpo, Path(scratch),
+                           params.seed)
+    save_model(model, tokenizer, out)
+    write_json(params.metrics_file("train", iteration), metrics | {"pairs": len(pairs), "trained": True})
+    log.info("M(%s) -> %s (%s)", iteration, out, metrics)
+
+
+if __name__ == "__main__":
+    run_stage(main)

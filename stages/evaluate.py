@@ -1,0 +1,49 @@
+"""Evaluation of one model: answer accuracy on the held-out problems (lm-eval, the project's task)
+and judge accuracy on the held-out EFT pairs.
+
+    python -m stages.evaluate m1
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+from psrlm.evaluation import answer_accuracy, judge_accuracy
+from psrlm.generation import open_generator
+from psrlm.params import Params, ParamsError
+from psrlm.stage import run_stage
+from schemas import AnswerEvalRow, EFTRecord, EvalMetrics, JudgeEvalRow
+from schemas.table import read_parquet, write_json, write_jsonl, write_parquet
+
+log = logging.getLogger("stages.evaluate")
+TASK = "toy_arith"
+
+
+def main(params: Params, model: str) -> None:
+    if model not in params.evaluate.models:
+        raise ParamsError(f"evaluate: '{model}' is not in evaluate.models {params.evaluate.models}")
+    cfg = params.evaluate
+    generator = open_generator(params.model_dir(model), params.generation, seed=params.seed, backend=cfg.backend)
+    answers, samples = answer_accuracy(generator, model, TASK, params.problems_file("test"), params.prompts.style,
+                                       cfg.max_gen_tokens, cfg.limit, params.seed)
+    eft = read_parquet(params.set_file("eft_test"), EFTRecord)
+    if cfg.limit:
+        eft = eft[: 2 * cfg.limit]
+    judged, judge = judge_accuracy(generator, eft, params.prompts.style, params.judge.max_tokens,
+                                   params.judge.temperature)
+    generator.close()
+    out = params.eval_dir(model)
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    write_jsonl(tmp / "answers.jsonl", AnswerEvalRow, samples)
+    write_parquet(tmp / "judge.parquet", JudgeEvalRow, judged)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    metrics = EvalMetrics(**answers, **judge)
+    write_json(params.metrics_file("eval", model), metrics.model_dump())
+    log.info("%s: accuracy %.3f, judge accuracy %.3f", model, metrics.accuracy, metrics.judge_accuracy)
+
+
+if __name__ == "__main__":
+    run_stage(main)

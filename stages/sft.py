@@ -1,0 +1,47 @@
+"""M1, the cold start: supervised fine-tuning of M0 on IFT + EFT.
+
+    python -m stages.sft
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from psrlm.modeling import load_model, save_model
+from psrlm.params import Params
+from psrlm.prompts import chat_prompt, judge_prompt, judge_target, reasoning_prompt
+from psrlm.stage import run_stage
+from psrlm.training import sft
+from schemas import EFTRecord, IFTRecord
+from schemas.table import read_parquet, write_json
+
+log = logging.getLogger("stages.sft")
+
+
+def ift_example(tokenizer, r: IFTRecord, style: str) -> dict:
+    return {"prompt": chat_prompt(tokenizer, reasoning_prompt(r.problem, style)), "completion": "\n".join(r.steps)}
+
+
+def eft_example(tokenizer, r: EFTRecord, style: str) -> dict:
+    prompt = judge_prompt(r.problem, r.previous_steps, r.step_a, r.step_b, style)
+    return {"prompt": chat_prompt(tokenizer, prompt), "completion": judge_target(r.explanation, r.verdict)}
+
+
+def main(params: Params) -> None:
+    model, tokenizer = load_model(params.model_dir("m0"))
+    ift = read_parquet(params.set_file("ift"), IFTRecord)
+    eft = read_parquet(params.set_file("eft_train"), EFTRecord)
+    style = params.prompts.style
+    records = [ift_example(tokenizer, r, style) for r in ift] + [eft_example(tokenizer, r, style) for r in eft]
+    log.info("SFT of M0 on %d IFT + %d EFT examples", len(ift), len(eft))
+    with tempfile.TemporaryDirectory() as scratch:
+        metrics = sft(model, tokenizer, records, params.sft, Path(scratch), params.seed)
+    save_model(model, tokenizer, params.model_dir("m1"))
+    write_json(params.metrics_file("train", "m1"), metrics | {"ift": len(ift), "eft": len(eft)})
+    log.info("M1 -> %s (%s)", params.model_dir("m1"), metrics)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,58 @@
+"""Summary of a run: per model accuracy and judge accuracy, per iteration the search statistics.
+
+    python -m stages.summary
+
+Writes ``summary.json`` (DVC metrics: ``dvc metrics show``, ``dvc exp show``) and ``summary.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from psrlm.params import Params
+from psrlm.stage import run_stage
+from schemas import EvalMetrics, RolloutMetrics
+from schemas.table import atomic_path, write_json
+
+log = logging.getLogger("stages.summary")
+
+
+def _read(path, model):
+    return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
+
+
+def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]) -> tuple[dict, str]:
+    summary: dict[str, dict] = {}
+    lines = ["| model | accuracy | judge accuracy | judge parse failures | steps/solution | pairs | tie rate | "
+             "parse failures (search) | flip rate (search) |", "|---|---|---|---|---|---|---|---|---|"]
+    for name, e in evals.items():
+        row = {"accuracy": e.accuracy, "judge_accuracy": e.judge_accuracy, "mean_steps": e.mean_steps}
+        r = rollouts.get(name)  # the search whose pairs trained this model
+        if r is not None:
+            row |= {"pairs": r.pairs, "tie_rate": r.tie_rate, "parse_failure_rate": r.parse_failure_rate,
+                    "flip_rate": r.flip_rate}
+        summary[name] = row
+        search = (f"{r.pairs} | {r.tie_rate:.3f} | {r.parse_failure_rate:.3f} | {r.flip_rate:.3f}" if r else
+                  "- | - | - | -")
+        lines.append(f"| {name} | {e.accuracy:.3f} | {e.judge_accuracy:.3f} | {e.judge_parse_failure_rate:.3f} | "
+                     f"{e.mean_steps:.2f} | {search} |")
+    note = ("\nSearch columns belong to the rollout whose pairs trained the model "
+            "(M2's are M1's own search and judgments).\n")
+    return summary, "\n".join(lines) + "\n" + note
+
+
+def main(params: Params) -> None:
+    evals = {m: _read(params.metrics_file("eval", m), EvalMetrics) for m in params.evaluate.models}
+    rollouts = {i: _read(params.metrics_file("rollout", i), RolloutMetrics) for i in params.iterations}
+    summary, table = summarize(evals, rollouts)
+    write_json(params.summary_file("json"), summary)
+    md = params.summary_file("md")
+    tmp = atomic_path(md)
+    tmp.write_text("# Run summary\n\n" + table, encoding="utf-8")
+    tmp.replace(md)
+    print(table)
+
+
+if __name__ == "__main__":
+    run_stage(main)

@@ -1,0 +1,109 @@
+"""The step-wise search on hand-built candidates and verdicts: scoring, selection, ties, rollback."""
+
+from psrlm.generation import Completion
+from psrlm.params import Search
+from psrlm.search import (
+    ProblemSearch,
+    SearchProblem,
+    count_wins,
+    judge_schedule,
+    merge_duplicates,
+    select_best_worst,
+)
+
+PROBLEM = SearchProblem(id="p1", question="Mia has 2 apples. She finds 3 more.", gold="5", prompt="<prompt>\n")
+
+
+def cands(*texts, reason="stop"):
+    return [Completion(t, reason, 5) for t in texts]
+
+
+def judge_by(preferred: str):
+    """A judge that prefers the candidate containing ``preferred``; returns outputs for a schedule."""
+
+    def outputs(state: ProblemSearch, schedule):
+        out = []
+        for a, b in schedule:
+            if preferred in state.candidate_text(a):
+                out.append(("A is right [[A]]", "A"))
+            elif preferred in state.candidate_text(b):
+                out.append(("B is right [[B]]", "B"))
+            else:
+                out.append(("A [[A]]", "A"))  # position-biased on the rest
+        return out
+
+    return outputs
+
+
+def test_merge_duplicates_normalises_whitespace():
+    assert merge_duplicates(["Step 1: 2 + 3 = 5.", "Step 1:  2 + 3 = 5.", "Step 1: 2 + 3 = 6."]) == [None, 0, None]
+
+
+def test_schedule_both_orders_and_one_order():
+    assert judge_schedule([0, 1, 2], "both") == [(0, 1), (1, 0), (0, 2), (2, 0), (1, 2), (2, 1)]
+    assert judge_schedule([0, 1, 2], "one") == [(0, 1), (2, 0), (1, 2)]
+
+
+def test_wins_ignore_parse_failures():
+    wins = count_wins([0, 1, 2], [(0, 1, "A"), (1, 0, None), (0, 2, "B"), (2, 0, "B")])
+    assert wins == {0: 2.0, 1: 0.0, 2: 1.0}
+
+
+def test_ties_go_to_lowest_index():
+    assert select_best_worst({0: 1.0, 1: 1.0, 2: 0.0, 3: 0.0}) == (0, 2)
+    assert select_best_worst({3: 2.0, 1: 2.0}) == (1, 1)
+
+
+def test_correct_step_is_chosen_and_pair_recorded():
+    s = ProblemSearch(PROBLEM, Search(width=3, max_steps=5), "both")
+    schedule = s.take_candidates(cands("Step 1: 2 + 3 = 6.", "Step 1: 2 + 3 = 5. The answer is \\boxed{5}.",
+                                       "Step 1: 2 + 3 = 7."))
+    s.take_verdicts(judge_by("= 5")(s, schedule))
+    (r,) = s.rounds
+    assert r["outcome"] == "pair" and r["best"] == 1 and r["best_wins"] > r["worst_wins"]
+    assert r["prompt"] == "<prompt>\n"
+    assert s.done and s.stop_reason == "answer" and s.finished_steps() == ["Step 1: 2 + 3 = 5. The answer is \\boxed{5}."]
+    assert len(s.judgments) == 6 and {c["final"] for c in s.candidates if c["candidate"] == 1} == {True}
+
+
+def test_all_scores_equal_rolls_back_the_previous_step_and_its_pair():
+    s = ProblemSearch(PROBLEM, Search(width=2, max_steps=5, max_rollbacks=3), "both")
+    schedule = s.take_candidates(cands("Step 1: 2 + 3 = 5.", "Step 1: 2 + 3 = 4."))
+    s.take_verdicts(judge_by("= 5")(s, schedule))
+    assert len(s.steps) == 1 and s.rounds[0]["outcome"] == "pair"
+    # step 2: the judge says A both times: one win each, a tie
+    schedule = s.take_candidates(cands("Step 2: 5 + 1 = 6.", "Step 2: 5 + 1 = 7."))
+    s.take_verdicts([("[[A]]", "A")] * len(schedule))
+    assert s.rounds[1]["outcome"] == "tie_rollback"
+    assert s.steps == [] and s.rollbacks == 1
+    assert s.rounds[0]["discarded"] is True  # the pair of the dropped step is not used
+    assert s.prompt() == "<prompt>\n"
+
+
+def test_rollbacks_are_bounded_then_best_is_kept_without_pair():
+    s = ProblemSearch(PROBLEM, Search(width=2, max_steps=5, max_rollbacks=1), "both")
+    for _ in range(2):
+        schedule = s.take_candidates(cands("Step 1: a", "Step 1: b"))
+        s.take_verdicts([("no verdict", None)] * len(schedule))
+    assert [r["outcome"] for r in s.rounds] == ["tie_rollback", "tie_forced"]
+    assert s.finished_steps() == ["Step 1: a"] and not s.done
+
+
+def test_identical_samples_make_no_pair_and_no_judge_call():
+    s = ProblemSearch(PROBLEM, Search(width=3, max_steps=5), "both")
+    assert s.take_candidates(cands("Step 1: x", "Step 1: x", "Step 1:  x")) == []
+    s.take_verdicts([])
+    assert s.rounds[0]["outcome"] == "single" and s.rounds[0]["n_distinct"] == 1
+    assert s.finished_steps() == ["Step 1: x"]
+
+
+def test_stops_at_eos_and_at_max_steps():
+    s = ProblemSearch(PROBLEM, Search(width=2, max_steps=5), "one")
+    s.take_candidates(cands("Step 1: done", "Step 1: done", reason="eos"))
+    s.take_verdicts([])
+    assert s.stop_reason == "eos" and s.steps[0].final
+
+    s = ProblemSearch(PROBLEM, Search(width=2, max_steps=1), "one")
+    schedule = s.take_candidates(cands("Step 1: a", "Step 1: b"))
+    s.take_verdicts([("[[B]]", "B")] * len(schedule))
+    assert s.stop_reason == "max_steps" and s.finished_steps() == ["Step 1: b"]
