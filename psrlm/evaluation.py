@@ -77,11 +77,14 @@ def answer_accuracy(generator: Generator, model_name: str, task: str, test_file:
                     max_gen_tokens: int, limit: int | None, seed: int) -> tuple[dict, list[dict]]:
     """Run the lm-eval task; returns (metrics, samples) with one sample per problem."""
     from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
 
     cfg = task_config(task, test_file, style)
     cfg["generation_kwargs"] = {**cfg["generation_kwargs"], "max_gen_toks": max_gen_tokens}
     lm = _lm_class()(generator, model_name)
-    results = simple_evaluate(model=lm, tasks=[cfg], apply_chat_template=True, log_samples=True, limit=limit,
+    manager = TaskManager(include_path=str(TASKS), include_defaults=False)  # offline, no built-in index
+    results = simple_evaluate(model=lm, tasks=[cfg], task_manager=manager, apply_chat_template=True,
+                              log_samples=True, limit=limit,
                               random_seed=seed, numpy_random_seed=seed, torch_random_seed=seed,
                               fewshot_random_seed=seed, bootstrap_iters=0)
     name = cfg["task"]
@@ -94,21 +97,16 @@ def answer_accuracy(generator: Generator, model_name: str, task: str, test_file:
     steps = [split_steps(s["response"]) for s in samples]
     n_steps = [len(x) for x in steps if x]
     step_chars = [len(t) for x in steps for t in x]
+    accuracy = scores["exact_match,none"]
     metrics = {
-        "accuracy": scores["exact_match,none"],
-        "accuracy_stderr": _float(scores.get("exact_match_stderr,none")),
+        "accuracy": accuracy,
+        # the standard error of a mean of 0/1 scores (lm-eval's bootstrap is off: it is slow and adds nothing here)
+        "accuracy_stderr": (accuracy * (1 - accuracy) / max(len(samples) - 1, 1)) ** 0.5,
         "problems": len(samples),
         "mean_steps": sum(n_steps) / len(n_steps) if n_steps else 0.0,
         "mean_step_chars": sum(step_chars) / len(step_chars) if step_chars else 0.0,
     }
     return metrics, samples
-
-
-def _float(x) -> float:
-    try:
-        return float(x)
-    except (TypeError, ValueError):  # lm-eval writes "N/A" when it has no stderr
-        return 0.0
 
 
 def judge_accuracy(generator: Generator, records: list[EFTRecord], style: str, max_tokens: int,
