@@ -84,6 +84,10 @@ class TinyModel(Strict):
     def heads_divide(self):
         if self.hidden_size % self.num_heads or self.num_heads % self.num_kv_heads:
             raise ValueError("hidden_size must divide by num_heads, and num_heads by num_kv_heads")
+        if (self.hidden_size // self.num_heads) % 32:
+            # vLLM's CPU attention rejects e.g. head_dim=16 ("Unsupported CPU attention configuration")
+            raise ValueError(f"head size hidden_size/num_heads = {self.hidden_size // self.num_heads} must be a "
+                             "multiple of 32 (vLLM's attention kernels)")
         return self
 
 

@@ -17,6 +17,6 @@ def tiny_lm():
     problems = generate_splits(ToyProblems(), {"a": 200}, seed=0)["a"]
     texts = [p["problem"] + "\n" + "\n".join(f"Step {i + 1}: {s}" for i, s in enumerate(p["steps"])) for p in problems]
     tokenizer = train_tokenizer(texts, 400)
-    model = build_tiny_model(TinyModel(hidden_size=32, num_layers=1, num_heads=2, num_kv_heads=2,
+    model = build_tiny_model(TinyModel(hidden_size=64, num_layers=1, num_heads=2, num_kv_heads=2,
                                        intermediate_size=64, max_position_embeddings=256), tokenizer, seed=0)
     return model, tokenizer
