@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterable
 from psrlm.generation import Generator, Sampling
 from psrlm.params import Judge, Search
 from psrlm.progress import progress
-from psrlm.prompts import chat_prompt, judge_prompt, parse_verdict
+from psrlm.judge import judge_batch
+from psrlm.prompts import judge_prompt
 from psrlm.search import ProblemSearch, SearchProblem
 from psrlm.steps import NEXT_STEP_STOP
 
@@ -28,10 +29,6 @@ log = logging.getLogger(__name__)
 def candidate_sampling(cfg: Search) -> Sampling:
     return Sampling(n=cfg.width, temperature=cfg.temperature, top_p=cfg.top_p,
                     max_tokens=cfg.max_step_tokens, stop=(NEXT_STEP_STOP,))
-
-
-def judge_sampling(cfg: Judge) -> Sampling:
-    return Sampling(n=1, temperature=cfg.temperature, max_tokens=cfg.max_tokens)
 
 
 @dataclass
@@ -56,7 +53,6 @@ def run_search(
     """Search every problem; ``on_finished`` receives each problem's state as soon as it is done."""
     queue = deque(problems)
     active: list[ProblemSearch] = []
-    tokenizer = generator.tokenizer
     bar = progress(desc="searching", total=total if total is not None else len(queue), unit="problem")
     stats = EngineStats()
     while queue or active:
@@ -71,17 +67,16 @@ def run_search(
         for s, schedule in zip(active, schedules):
             previous = s.finished_steps()
             for a, b in schedule:
-                text = judge_prompt(s.problem.question, previous, s.candidate_text(a), s.candidate_text(b), prompt_style)
-                judge_prompts.append(chat_prompt(tokenizer, text))
+                judge_prompts.append(judge_prompt(s.problem.question, previous, s.candidate_text(a),
+                                                  s.candidate_text(b), prompt_style))
         started = time.perf_counter()
-        verdicts = generator.generate(judge_prompts, judge_sampling(judge)) if judge_prompts else []
+        verdicts = judge_batch(generator, judge_prompts, judge)
         stats.judging_seconds += time.perf_counter() - started
         stats.judge_calls += len(judge_prompts)
         k = 0
         for s, schedule in zip(active, schedules):
-            outputs = [(o[0].text, parse_verdict(o[0].text)) for o in verdicts[k : k + len(schedule)]]
+            s.take_verdicts(verdicts[k : k + len(schedule)])
             k += len(schedule)
-            s.take_verdicts(outputs)
         stats.rounds += 1
         for s in active:
             if s.done:

@@ -13,7 +13,9 @@ import functools
 from pathlib import Path
 
 from psrlm.generation import Generator, Sampling
-from psrlm.prompts import chat_prompt, judge_prompt, parse_verdict
+from psrlm.judge import judge_batch
+from psrlm.params import Judge
+from psrlm.prompts import judge_prompt
 from psrlm.steps import split_steps
 from schemas import EFTRecord, JudgeEvalRow
 
@@ -109,18 +111,13 @@ def answer_accuracy(generator: Generator, model_name: str, task: str, test_file:
     return metrics, samples
 
 
-def judge_accuracy(generator: Generator, records: list[EFTRecord], style: str, max_tokens: int,
-                   temperature: float) -> tuple[list[JudgeEvalRow], dict]:
+def judge_accuracy(generator: Generator, records: list[EFTRecord], style: str,
+                   cfg: Judge) -> tuple[list[JudgeEvalRow], dict]:
     """Judge each held-out EFT example; a parse failure counts as wrong (and is counted)."""
-    tokenizer = generator.tokenizer
-    prompts = [chat_prompt(tokenizer, judge_prompt(r.problem, r.previous_steps, r.step_a, r.step_b, style))
-               for r in records]
-    outs = generator.generate(prompts, Sampling(max_tokens=max_tokens, temperature=temperature), desc="judging")
-    rows = []
-    for r, o in zip(records, outs):
-        verdict = parse_verdict(o[0].text)
-        rows.append(JudgeEvalRow(id=r.id, pair_id=r.pair_id, raw=o[0].text, verdict=verdict, expected=r.verdict,
-                                 correct=verdict == r.verdict))
+    prompts = [judge_prompt(r.problem, r.previous_steps, r.step_a, r.step_b, style) for r in records]
+    rows = [JudgeEvalRow(id=r.id, pair_id=r.pair_id, raw=v.raw, verdict=v.verdict, p_a=v.p_a, expected=r.verdict,
+                         correct=v.verdict == r.verdict)
+            for r, v in zip(records, judge_batch(generator, prompts, cfg))]
     return rows, judge_metrics(rows)
 
 

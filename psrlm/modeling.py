@@ -1,4 +1,4 @@
-"""Tiny models built from a config: a BPE tokenizer with a chat template, and a Qwen2 causal LM.
+"""Tiny models built from a config: a BPE tokenizer with a chat template, and a Llama causal LM.
 
 The tokenizer keeps runs of digits apart from words and lets BPE merge them, so the small numbers of
 the toy world become single tokens: a tiny model then copies a number as one token and learns an
@@ -7,6 +7,11 @@ tokens: 58% of equations right, against 30% with one token per digit). Newlines 
 that follows it. Its chat template marks the assistant's part with ``{% generation %}`` so that
 assistant-only losses work. Both save as a normal Hugging Face directory that
 ``AutoModelForCausalLM``/``AutoTokenizer`` and vLLM load.
+
+Why Llama and not Qwen2: transformers 5 loads the tokenizer of a ``qwen2`` model directory as
+``Qwen2Tokenizer`` whatever the directory says, and that class replaces the pre-tokenizer with
+Qwen's (one token per digit). A tiny model pretrained with one tokenization would then be fine-tuned,
+sampled and evaluated with another. For ``llama`` the saved tokenizer loads as saved (tested).
 """
 
 from __future__ import annotations
@@ -34,9 +39,7 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.Sequence(
-        [pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.ByteLevel(add_prefix_space=False)]
-    )
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
@@ -56,12 +59,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
 
 
 def build_tiny_model(cfg: TinyModel, tokenizer, seed: int):
-    """A randomly initialised Qwen2 causal LM sized by ``cfg``."""
+    """A randomly initialised Llama causal LM sized by ``cfg``."""
     import torch
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
-    config = Qwen2Config(
+    config = LlamaConfig(
         vocab_size=len(tokenizer),
         hidden_size=cfg.hidden_size,
         intermediate_size=cfg.intermediate_size,
@@ -75,7 +78,7 @@ def build_tiny_model(cfg: TinyModel, tokenizer, seed: int):
         pad_token_id=tokenizer.pad_token_id,
         torch_dtype="float32",
     )
-    model = Qwen2ForCausalLM(config)
+    model = LlamaForCausalLM(config)
     model.generation_config.eos_token_id = tokenizer.eos_token_id
     model.generation_config.pad_token_id = tokenizer.pad_token_id
     return model

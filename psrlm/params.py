@@ -40,7 +40,7 @@ class ToyProblems(Strict):
     """The seeded generator of multi-step arithmetic word problems (the embedded default world)."""
 
     min_ops: int = Field(2, ge=1)
-    max_ops: int = Field(4, ge=1)
+    max_ops: int = Field(4, ge=1, le=10)
     operand_max: int = Field(30, ge=2)
     factor_max: int = Field(4, ge=2)
     value_max: int = Field(200, ge=10)
@@ -162,6 +162,9 @@ class Search(Strict):
 
 
 class Judge(Strict):
+    # explain: the paper's judge (a short explanation, then [[A]]/[[B]], decoded); direct: trained and
+    # asked for the verdict only, read from the next-token probabilities of A vs B (one forward pass)
+    mode: Literal["explain", "direct"] = "explain"
     orders: Literal["both", "one"] = "both"
     max_tokens: int = Field(128, ge=1)
     temperature: float = Field(0.0, ge=0)  # (decided) judge greedily

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from psrlm.generation import Completion
+from psrlm.judge import Verdict
 from psrlm.params import Search
 from psrlm.steps import has_final_answer, is_final_step, join_steps, normalize_step
 
@@ -121,15 +122,15 @@ class ProblemSearch:
         self._schedule = judge_schedule(self._distinct, self.orders) if len(self._distinct) > 1 else []
         return list(self._schedule)
 
-    def take_verdicts(self, outputs: list[tuple[str, str | None]]) -> None:
-        """Record judge outputs ``(raw, verdict)`` in schedule order; select, pair or roll back."""
+    def take_verdicts(self, outputs: list[Verdict]) -> None:
+        """Record judge outputs in schedule order; select, pair or roll back."""
         assert len(outputs) == len(self._schedule), "one judge output per scheduled comparison"
         verdicts = []
-        for (first, second), (raw, verdict) in zip(self._schedule, outputs):
-            winner = first if verdict == "A" else second if verdict == "B" else None
-            verdicts.append((first, second, verdict))
+        for (first, second), out in zip(self._schedule, outputs):
+            winner = first if out.verdict == "A" else second if out.verdict == "B" else None
+            verdicts.append((first, second, out.verdict))
             self.judgments.append(dict(problem_id=self.problem.id, round=self.round, first=first, second=second,
-                                       raw=raw, verdict=verdict, winner=winner))
+                                       raw=out.raw, verdict=out.verdict, p_a=out.p_a, winner=winner))
         wins = count_wins(self._distinct, verdicts)
         best, worst = select_best_worst(wins)
         for i, c in enumerate(self._texts):

@@ -46,6 +46,7 @@ class JudgeEvalRow(Row):
     pair_id: str
     raw: str
     verdict: Literal["A", "B"] | None
+    p_a: float | None
     expected: Literal["A", "B"]
     correct: bool
 

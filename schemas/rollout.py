@@ -35,6 +35,7 @@ class Judgment(Row):
     second: int
     raw: str
     verdict: Literal["A", "B"] | None
+    p_a: float | None  # direct judge: P(A) / (P(A) + P(B)); None in explain mode
     winner: int | None
 
 

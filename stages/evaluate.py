@@ -30,8 +30,7 @@ def main(params: Params, model: str) -> None:
     eft = read_parquet(params.set_file("eft_test"), EFTRecord)
     if cfg.limit:
         eft = eft[: 2 * cfg.limit]
-    judged, judge = judge_accuracy(generator, eft, params.prompts.style, params.judge.max_tokens,
-                                   params.judge.temperature)
+    judged, judge = judge_accuracy(generator, eft, params.prompts.style, params.judge)
     generator.close()
     out = params.eval_dir(model)
     tmp = out.with_name(f".{out.name}.tmp")

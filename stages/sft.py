@@ -24,9 +24,9 @@ def ift_example(tokenizer, r: IFTRecord, style: str) -> dict:
     return {"prompt": chat_prompt(tokenizer, reasoning_prompt(r.problem, style)), "completion": "\n".join(r.steps)}
 
 
-def eft_example(tokenizer, r: EFTRecord, style: str) -> dict:
+def eft_example(tokenizer, r: EFTRecord, style: str, mode: str) -> dict:
     prompt = judge_prompt(r.problem, r.previous_steps, r.step_a, r.step_b, style)
-    return {"prompt": chat_prompt(tokenizer, prompt), "completion": judge_target(r.explanation, r.verdict)}
+    return {"prompt": chat_prompt(tokenizer, prompt), "completion": judge_target(r.explanation, r.verdict, mode)}
 
 
 def main(params: Params) -> None:
@@ -34,7 +34,7 @@ def main(params: Params) -> None:
     ift = read_parquet(params.set_file("ift"), IFTRecord)
     eft = read_parquet(params.set_file("eft_train"), EFTRecord)
     style = params.prompts.style
-    records = [ift_example(tokenizer, r, style) for r in ift] + [eft_example(tokenizer, r, style) for r in eft]
+    records = [ift_example(tokenizer, r, style) for r in ift] + [eft_example(tokenizer, r, style, params.judge.mode) for r in eft]
     log.info("SFT of M0 on %d IFT + %d EFT examples", len(ift), len(eft))
     with tempfile.TemporaryDirectory() as scratch:
         metrics = sft(model, tokenizer, records, params.sft, Path(scratch), params.seed)

@@ -24,7 +24,7 @@ ROWS = {
                          pair_id="p"),
     Candidate: Candidate(problem_id="t-1", round=0, candidate=1, text="Step 1: x", finish_reason="stop",
                          final=False, duplicate_of=None, wins=2.0),
-    Judgment: Judgment(problem_id="t-1", round=0, first=0, second=1, raw="garbled", verdict=None, winner=None),
+    Judgment: Judgment(problem_id="t-1", round=0, first=0, second=1, raw="garbled", verdict=None, p_a=None, winner=None),
     Round: Round(problem_id="t-1", round=0, position=1, prompt="p", n_candidates=6, n_distinct=3, best=None,
                  worst=None, best_wins=1.0, worst_wins=1.0, outcome="tie_rollback", discarded=False),
     SearchPath: SearchPath(problem_id="t-1", steps=["Step 1: x"], answer=None, gold="2", correct=False, n_rounds=3,

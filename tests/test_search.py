@@ -1,6 +1,7 @@
 """The step-wise search on hand-built candidates and verdicts: scoring, selection, ties, rollback."""
 
 from psrlm.generation import Completion
+from psrlm.judge import Verdict
 from psrlm.params import Search
 from psrlm.search import (
     ProblemSearch,
@@ -25,11 +26,11 @@ def judge_by(preferred: str):
         out = []
         for a, b in schedule:
             if preferred in state.candidate_text(a):
-                out.append(("A is right [[A]]", "A"))
+                out.append(Verdict("A is right [[A]]", "A", None))
             elif preferred in state.candidate_text(b):
-                out.append(("B is right [[B]]", "B"))
+                out.append(Verdict("B is right [[B]]", "B", None))
             else:
-                out.append(("A [[A]]", "A"))  # position-biased on the rest
+                out.append(Verdict("A [[A]]", "A", None))  # position-biased on the rest
         return out
 
     return outputs
@@ -73,7 +74,7 @@ def test_all_scores_equal_rolls_back_the_previous_step_and_its_pair():
     assert len(s.steps) == 1 and s.rounds[0]["outcome"] == "pair"
     # step 2: the judge says A both times: one win each, a tie
     schedule = s.take_candidates(cands("Step 2: 5 + 1 = 6.", "Step 2: 5 + 1 = 7."))
-    s.take_verdicts([("[[A]]", "A")] * len(schedule))
+    s.take_verdicts([Verdict("[[A]]", "A", None)] * len(schedule))
     assert s.rounds[1]["outcome"] == "tie_rollback"
     assert s.steps == [] and s.rollbacks == 1
     assert s.rounds[0]["discarded"] is True  # the pair of the dropped step is not used
@@ -84,7 +85,7 @@ def test_rollbacks_are_bounded_then_best_is_kept_without_pair():
     s = ProblemSearch(PROBLEM, Search(width=2, max_steps=5, max_rollbacks=1), "both")
     for _ in range(2):
         schedule = s.take_candidates(cands("Step 1: a", "Step 1: b"))
-        s.take_verdicts([("no verdict", None)] * len(schedule))
+        s.take_verdicts([Verdict("no verdict", None, None)] * len(schedule))
     assert [r["outcome"] for r in s.rounds] == ["tie_rollback", "tie_forced"]
     assert s.finished_steps() == ["Step 1: a"] and not s.done
 
@@ -105,5 +106,5 @@ def test_stops_at_eos_and_at_max_steps():
 
     s = ProblemSearch(PROBLEM, Search(width=2, max_steps=1), "one")
     schedule = s.take_candidates(cands("Step 1: a", "Step 1: b"))
-    s.take_verdicts([("[[B]]", "B")] * len(schedule))
+    s.take_verdicts([Verdict("[[B]]", "B", 0.2)] * len(schedule))
     assert s.stop_reason == "max_steps" and s.finished_steps() == ["Step 1: b"]

@@ -2,7 +2,8 @@
 
 ``open_generator(model_dir, settings, seed)`` returns a :class:`Generator`; ``generate(prompts,
 sampling)`` returns, per prompt, ``sampling.n`` completions with their text (stop string excluded)
-and why they ended: ``stop`` (a stop string), ``eos`` (end of sequence) or ``length``.
+and why they ended: ``stop`` (a stop string), ``eos`` (end of sequence) or ``length``;
+``choice_probs`` reads the relative probability of one of two next tokens.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ class Generator(Protocol):
     tokenizer: object
 
     def generate(self, prompts: list[str], sampling: Sampling, desc: str | None = None) -> list[list[Completion]]: ...
+
+    def choice_probs(self, prompts: list[str], token_a: int, token_b: int) -> list[float]:
+        """P(token_a) / (P(token_a) + P(token_b)) as the next token of each prompt: one forward pass,
+        no decoding (the direct judge's verdict)."""
+        ...
 
     def close(self) -> None: ...
 

@@ -53,6 +53,18 @@ class HFGenerator:
                 results.append(group)
         return results
 
+    def choice_probs(self, prompts: list[str], token_a: int, token_b: int) -> list[float]:
+        import torch
+
+        probs: list[float] = []
+        for start in range(0, len(prompts), self.batch_size):
+            enc = self.tokenizer(prompts[start : start + self.batch_size], return_tensors="pt", padding=True)
+            with torch.no_grad():
+                logits = self.model(**enc).logits[:, -1, :]  # left padding: the last position is the next token
+            pair = torch.softmax(logits[:, [token_a, token_b]].float(), dim=-1)
+            probs.extend(pair[:, 0].tolist())
+        return probs
+
     def _completion(self, ids: list[int], sampling: Sampling) -> Completion:
         eos, pad = self.tokenizer.eos_token_id, self.tokenizer.pad_token_id
         ended = eos in ids

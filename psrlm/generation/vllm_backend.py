@@ -46,6 +46,8 @@ class VLLMGenerator:
             enable_prefix_caching=settings.enable_prefix_caching,
             max_model_len=settings.max_model_len,
             max_num_seqs=settings.max_num_seqs,
+            # log-probabilities after the allowed-token mask: P(A) + P(B) = 1 for the direct judge
+            logprobs_mode="processed_logprobs",
             tensor_parallel_size=settings.tensor_parallel_size,
             distributed_executor_backend="uni" if settings.tensor_parallel_size == 1 else None,
         )
@@ -72,6 +74,23 @@ class VLLMGenerator:
         for out in outputs:
             result.append([_completion(c) for c in sorted(out.outputs, key=lambda c: c.index)])
         return result
+
+    def choice_probs(self, prompts: list[str], token_a: int, token_b: int) -> list[float]:
+        import math
+
+        from vllm import SamplingParams
+
+        if not prompts:
+            return []
+        params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=2, allowed_token_ids=[token_a, token_b])
+        outputs = self.llm.generate(prompts, params, use_tqdm=False)
+        probs = []
+        for out in outputs:
+            logprobs = out.outputs[0].logprobs[0]
+            a = math.exp(logprobs[token_a].logprob) if token_a in logprobs else 0.0
+            b = math.exp(logprobs[token_b].logprob) if token_b in logprobs else 0.0
+            probs.append(a / (a + b) if a + b > 0 else 0.5)
+        return probs
 
     def close(self) -> None:
         try:

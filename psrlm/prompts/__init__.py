@@ -18,6 +18,7 @@ from psrlm.steps import join_steps
 
 PROMPT_DIR = Path(__file__).parent
 VERDICT = re.compile(r"\[\[([AB])\]\]")
+VERDICT_PREFIX = "[["  # a direct judge reads P(A) vs P(B) right after this
 NO_STEPS = "(no steps yet)"
 
 
@@ -44,9 +45,25 @@ def judge_prompt(question: str, previous_steps: list[str], step_a: str, step_b: 
     )
 
 
-def judge_target(explanation: str, verdict: str) -> str:
-    """The judge's answer as trained on EFT data: a short explanation, then exactly [[A]] or [[B]]."""
+def judge_target(explanation: str, verdict: str, mode: str = "explain") -> str:
+    """The judge's answer as trained on EFT data: a short explanation, then exactly [[A]] or [[B]];
+    in ``direct`` mode the verdict alone."""
+    if mode == "direct":
+        return f"{VERDICT_PREFIX}{verdict}]]"
     return f"{explanation.strip()} [[{verdict}]]"
+
+
+def verdict_token_ids(tokenizer, prompt: str) -> tuple[int, int]:
+    """The token ids of ``A`` and ``B`` as they follow ``prompt + VERDICT_PREFIX``."""
+    base = tokenizer(prompt + VERDICT_PREFIX)["input_ids"]
+    ids = []
+    for letter in "AB":
+        full = tokenizer(prompt + VERDICT_PREFIX + letter)["input_ids"]
+        if full[: len(base)] != base or len(full) != len(base) + 1:
+            raise ValueError(f"the tokenizer merges '{VERDICT_PREFIX}{letter}' across tokens; direct judging "
+                             "needs the verdict letter as its own token")
+        ids.append(full[-1])
+    return ids[0], ids[1]
 
 
 def parse_verdict(output: str) -> str | None:
