@@ -15,7 +15,7 @@ from collections import deque
 from dataclasses import dataclass
 from collections.abc import Callable, Iterable
 
-from psrlm.generation import Generator, Sampling
+from psrlm.generation import Generator, Sampling, request_seed
 from psrlm.params import Judge, Search
 from psrlm.progress import progress
 from psrlm.judge import judge_batch
@@ -47,43 +47,50 @@ def run_search(
     judge: Judge,
     max_in_flight: int,
     prompt_style: str,
-    on_finished: Callable[[ProblemSearch], None],
+    seed: int,
+    on_finished: Callable[[list[ProblemSearch]], None],
     total: int | None = None,
 ) -> EngineStats:
-    """Search every problem; ``on_finished`` receives each problem's state as soon as it is done."""
+    """Search every problem; after each round ``on_finished`` receives the problems that round finished
+    (so a caller can persist them: per-problem resume)."""
     queue = deque(problems)
     active: list[ProblemSearch] = []
     bar = progress(desc="searching", total=total if total is not None else len(queue), unit="problem")
     stats = EngineStats()
     while queue or active:
         while queue and len(active) < max_in_flight:
-            active.append(ProblemSearch(queue.popleft(), search, judge.orders))
+            active.append(ProblemSearch(queue.popleft(), search, judge.orders, judge.schedule))
         started = time.perf_counter()
-        outs = generator.generate([s.prompt() for s in active], candidate_sampling(search))
+        seeds = [request_seed(seed, s.problem.id, s.round) for s in active]
+        outs = generator.generate([s.prompt() for s in active], candidate_sampling(search), seeds=seeds)
         stats.sampling_seconds += time.perf_counter() - started
         stats.candidate_calls += len(active)
-        schedules = [s.take_candidates(o) for s, o in zip(active, outs)]
-        judge_prompts = []
-        for s, schedule in zip(active, schedules):
-            previous = s.finished_steps()
-            for a, b in schedule:
-                judge_prompts.append(judge_prompt(s.problem.question, previous, s.candidate_text(a),
-                                                  s.candidate_text(b), prompt_style))
-        started = time.perf_counter()
-        verdicts = judge_batch(generator, judge_prompts, judge)
-        stats.judging_seconds += time.perf_counter() - started
-        stats.judge_calls += len(judge_prompts)
-        k = 0
-        for s, schedule in zip(active, schedules):
-            s.take_verdicts(verdicts[k : k + len(schedule)])
-            k += len(schedule)
+        pending = [(s, s.take_candidates(o)) for s, o in zip(active, outs)]
+        pending = [(s, calls) for s, calls in pending if calls]
+        while pending:  # one judge batch per phase (round robin: one phase; knockout: ~log2 w)
+            judge_prompts = []
+            for s, calls in pending:
+                previous = s.finished_steps()
+                for a, b in calls:
+                    judge_prompts.append(judge_prompt(s.problem.question, previous, s.candidate_text(a),
+                                                      s.candidate_text(b), prompt_style))
+            started = time.perf_counter()
+            verdicts = judge_batch(generator, judge_prompts, judge)
+            stats.judging_seconds += time.perf_counter() - started
+            stats.judge_calls += len(judge_prompts)
+            k, still = 0, []
+            for s, calls in pending:
+                more = s.take_verdicts(verdicts[k : k + len(calls)])
+                k += len(calls)
+                if more:
+                    still.append((s, more))
+            pending = still
         stats.rounds += 1
-        for s in active:
-            if s.done:
-                on_finished(s)
-                bar.update(1)
+        finished = [s for s in active if s.done]
+        if finished:
+            on_finished(finished)
+            bar.update(len(finished))
         active = [s for s in active if not s.done]
-        bar.set_postfix(rounds=stats.rounds, in_flight=len(active), judge_calls=len(judge_prompts))
-        log.debug("round %d: %d in flight, %d judge calls", stats.rounds, len(active), len(judge_prompts))
+        bar.set_postfix(rounds=stats.rounds, in_flight=len(active), judge_calls=stats.judge_calls)
     bar.close()
     return stats

@@ -1,7 +1,7 @@
 """Tiny models built from a config: a BPE tokenizer with a chat template, and a Llama causal LM.
 
-The tokenizer keeps runs of digits apart from words and lets BPE merge them, so the small numbers of
-the toy world become single tokens: a tiny model then copies a number as one token and learns an
+The tokenizer keeps runs of digits apart from words and spaces and lets BPE merge them, so a small
+number is one token, the same in ``= 12.`` and in ``\\boxed{12}``: a tiny model then copies a number as one token and learns an
 arithmetic fact as one lookup (measured on the toy corpus with a 1.1M-parameter model after ~1.2M
 tokens: 58% of equations right, against 30% with one token per digit). Newlines stay their own tokens, so a prompt that ends in a newline never merges with the step
 that follows it. Its chat template marks the assistant's part with ``{% generation %}`` so that
@@ -39,7 +39,9 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.pre_tokenizer = pre_tokenizers.Sequence(
+        [pre_tokenizers.Digits(individual_digits=False), pre_tokenizers.ByteLevel(add_prefix_space=False)]
+    )
     tok.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,

@@ -165,6 +165,7 @@ class Judge(Strict):
     # explain: the paper's judge (a short explanation, then [[A]]/[[B]], decoded); direct: trained and
     # asked for the verdict only, read from the next-token probabilities of A vs B (one forward pass)
     mode: Literal["explain", "direct"] = "explain"
+    schedule: Literal["round_robin", "knockout"] = "round_robin"  # every pair (paper) | a tournament, O(w)
     orders: Literal["both", "one"] = "both"
     max_tokens: int = Field(128, ge=1)
     temperature: float = Field(0.0, ge=0)  # (decided) judge greedily

@@ -15,11 +15,11 @@ drive it with hand-built candidates and verdicts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from itertools import combinations
 
 from psrlm.generation import Completion
 from psrlm.judge import Verdict
 from psrlm.params import Search
+from psrlm.schedules import SCHEDULES, count_wins, judge_schedule, select_best_worst  # noqa: F401 (re-exported)
 from psrlm.steps import has_final_answer, is_final_step, join_steps, normalize_step
 
 
@@ -36,37 +36,6 @@ def merge_duplicates(texts: list[str]) -> list[int | None]:
             first[key] = i
             out.append(None)
     return out
-
-
-def judge_schedule(distinct: list[int], orders: str) -> list[tuple[int, int]]:
-    """Ordered (A, B) comparisons over every unordered pair of ``distinct`` candidates.
-
-    ``both``: each pair in both orders. ``one``: a single order, alternating by pair index so that
-    neither position is favoured on average.
-    """
-    pairs = list(combinations(distinct, 2))
-    if orders == "both":
-        return [o for i, j in pairs for o in ((i, j), (j, i))]
-    return [(i, j) if k % 2 == 0 else (j, i) for k, (i, j) in enumerate(pairs)]
-
-
-def count_wins(distinct: list[int], verdicts: list[tuple[int, int, str | None]]) -> dict[int, float]:
-    """Wins per candidate from ``(first, second, verdict)``; a parse failure (None) scores nobody."""
-    wins = {i: 0.0 for i in distinct}
-    for first, second, verdict in verdicts:
-        if verdict == "A":
-            wins[first] += 1
-        elif verdict == "B":
-            wins[second] += 1
-    return wins
-
-
-def select_best_worst(wins: dict[int, float]) -> tuple[int, int]:
-    """argmax and argmin of the wins; ties go to the lowest candidate index."""
-    order = sorted(wins)
-    best = max(order, key=lambda i: (wins[i], -i))
-    worst = min(order, key=lambda i: (wins[i], i))
-    return best, worst
 
 
 @dataclass
@@ -93,6 +62,7 @@ class ProblemSearch:
     problem: SearchProblem
     cfg: Search
     orders: str
+    schedule_name: str = "round_robin"
     steps: list[Step] = field(default_factory=list)
     rollbacks: int = 0
     round: int = 0
@@ -104,7 +74,8 @@ class ProblemSearch:
     _texts: list[Completion] = field(default_factory=list)
     _distinct: list[int] = field(default_factory=list)
     _duplicate_of: list[int | None] = field(default_factory=list)
-    _schedule: list[tuple[int, int]] = field(default_factory=list)
+    _schedule: object = None
+    _calls: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def done(self) -> bool:
@@ -115,24 +86,37 @@ class ProblemSearch:
         return self.problem.prompt + join_steps([s.text for s in self.steps])
 
     def take_candidates(self, completions: list[Completion]) -> list[tuple[int, int]]:
-        """Record this round's samples; returns the (A, B) candidate comparisons to judge."""
+        """Record this round's samples; returns the first (A, B) candidate comparisons to judge
+        (none when the samples are all identical: the round is then already decided)."""
         self._texts = [Completion(c.text.strip(), c.finish_reason, c.num_tokens) for c in completions]
         self._duplicate_of = merge_duplicates([c.text for c in self._texts])
         self._distinct = [i for i, d in enumerate(self._duplicate_of) if d is None]
-        self._schedule = judge_schedule(self._distinct, self.orders) if len(self._distinct) > 1 else []
-        return list(self._schedule)
+        self._schedule = SCHEDULES[self.schedule_name](self._distinct, self.orders)
+        return self._ask()
 
-    def take_verdicts(self, outputs: list[Verdict]) -> None:
-        """Record judge outputs in schedule order; select, pair or roll back."""
-        assert len(outputs) == len(self._schedule), "one judge output per scheduled comparison"
+    def _ask(self) -> list[tuple[int, int]]:
+        self._calls = self._schedule.next_calls()
+        if not self._calls:
+            self._finish_round()
+        return list(self._calls)
+
+    def take_verdicts(self, outputs: list[Verdict]) -> list[tuple[int, int]]:
+        """Record judge outputs for the comparisons asked last; returns the next comparisons to judge
+        (a knockout's next phase), or [] once the round is decided: selected, paired or rolled back."""
+        if not self._calls:
+            raise RuntimeError("no comparisons are pending: the round is already decided")
+        assert len(outputs) == len(self._calls), "one judge output per scheduled comparison"
         verdicts = []
-        for (first, second), out in zip(self._schedule, outputs):
+        for (first, second), out in zip(self._calls, outputs):
             winner = first if out.verdict == "A" else second if out.verdict == "B" else None
             verdicts.append((first, second, out.verdict))
             self.judgments.append(dict(problem_id=self.problem.id, round=self.round, first=first, second=second,
                                        raw=out.raw, verdict=out.verdict, p_a=out.p_a, winner=winner))
-        wins = count_wins(self._distinct, verdicts)
-        best, worst = select_best_worst(wins)
+        self._schedule.record(verdicts)
+        return self._ask()
+
+    def _finish_round(self) -> None:
+        wins, best, worst = self._schedule.result()
         for i, c in enumerate(self._texts):
             self.candidates.append(dict(problem_id=self.problem.id, round=self.round, candidate=i, text=c.text,
                                         finish_reason=c.finish_reason, final=is_final_step(c.text, c.finish_reason),

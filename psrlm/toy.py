@@ -29,7 +29,6 @@ NAMES = [
     ("Zoe", "she", "her"), ("Sam", "he", "his"), ("Ivy", "she", "her"), ("Max", "he", "his"),
     ("Lea", "she", "her"), ("Tom", "he", "his"), ("Eva", "she", "her"), ("Jay", "he", "his"),
 ]
-FRIENDS = ["Nora", "Omar", "Paul", "Rita", "Yuki", "Carl", "Dina", "Finn"]
 ITEMS = ["marbles", "apples", "stickers", "coins", "books", "shells", "cards", "pens", "stamps", "beads"]
 ORDINALS = ["First", "Second", "Third", "Fourth", "Fifth", "Sixth", "Seventh", "Eighth", "Ninth", "Tenth"]
 SYMBOL = {"add": "+", "sub": "-", "mul": "*"}
@@ -52,14 +51,12 @@ def equation(a: int, kind: str, x: int, result: int) -> str:
     return f"{a} {SYMBOL[kind]} {x} = {result}."
 
 
-def _sentence(op: Op, name: str, pro: str, item: str, friend: str, rng: random.Random) -> str:
+def _sentence(op: Op, pro: str) -> str:
+    """One event, in one fixed phrasing per operation: a tiny model copies it token for token."""
     x = op.value
-    templates = {
-        "add": [f"{pro} finds {x} more {item}.", f"{pro} buys {x} more {item}.", f"{friend} gives {name} {x} more {item}."],
-        "sub": [f"{pro} gives {x} {item} to {friend}.", f"{pro} loses {x} {item}.", f"{pro} sells {x} {item}."],
-        "mul": [f"the number of {item} grows {x} times.", f"{pro} ends up with {x} times as many {item}."],
-    }
-    return rng.choice(templates[op.kind])
+    return {"add": f"{pro} gets {x} more.", "sub": f"{pro} gives away {x}.", "mul": f"{pro} multiplies them by {x}."}[
+        op.kind
+    ]
 
 
 def _sample_ops(rng: random.Random, cfg: ToyProblems, start: int) -> list[Op] | None:
@@ -95,8 +92,8 @@ def make_problem(rng: random.Random, cfg: ToyProblems) -> dict:
         if ops:
             break
     name, pro, _ = rng.choice(NAMES)
-    item, friend = rng.choice(ITEMS), rng.choice(FRIENDS)
-    events = [f"{ORDINALS[i]}, {_sentence(op, name, pro, item, friend, rng)}" for i, op in enumerate(ops)]
+    item = rng.choice(ITEMS)
+    events = [f"{ORDINALS[i]}, {_sentence(op, pro)}" for i, op in enumerate(ops)]
     story = [f"{name} has {start} {item}.", *events, f"How many {item} does {name} have now?"]
     steps, prose, value = [], [f"{name} has {start} {item}."], start
     for op, event in zip(ops, events):

@@ -20,10 +20,11 @@ from psrlm.grader import extract_answer, is_equivalent
 from psrlm.params import Params
 from psrlm.prompts import chat_prompt, reasoning_prompt
 from psrlm.search import ProblemSearch, SearchProblem
+from psrlm.shards import ShardStore, fingerprint
 from psrlm.stage import run_stage
 from schemas import Problem, RolloutMetrics, SearchPath
 from schemas.rollout import ROLLOUT_TABLES
-from schemas.table import read_jsonl, write_json, write_parquet
+from schemas.table import Row, read_jsonl, write_json, write_parquet
 
 log = logging.getLogger("stages.rollout")
 
@@ -36,17 +37,21 @@ def search_path(state: ProblemSearch) -> SearchPath:
                       n_rollbacks=state.rollbacks, stop_reason=state.stop_reason)
 
 
-def write_rollout(out: Path, finished: list[ProblemSearch]) -> None:
-    """All tables of one rollout, written into a temp directory that is then renamed into place."""
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tables = {
+def rows_of(finished: list[ProblemSearch]) -> dict[str, list]:
+    return {
         "candidates": [c for s in finished for c in s.candidates],
         "judgments": [j for s in finished for j in s.judgments],
         "rounds": [r for s in finished for r in s.rounds],
         "paths": [search_path(s) for s in finished],
     }
+
+
+def write_rollout(out: Path, tables: dict[str, list]) -> None:
+    """All tables of one rollout, sorted by problem, written into a temp directory renamed into place."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
     for name, rows in tables.items():
+        rows = sorted(rows, key=lambda r: r.problem_id if isinstance(r, Row) else r["problem_id"])
         write_parquet(tmp / f"{name}.parquet", ROLLOUT_TABLES[name], rows)
     shutil.rmtree(out, ignore_errors=True)
     tmp.rename(out)
@@ -55,21 +60,29 @@ def write_rollout(out: Path, finished: list[ProblemSearch]) -> None:
 def main(params: Params, iteration: str) -> None:
     it = params.iteration(iteration)
     problems = read_jsonl(params.problems_file("search"), Problem)[it.first_problem : it.first_problem + it.num_problems]
+    out, model_dir = params.rollout_dir(iteration), params.model_dir(it.parent)
+    key = fingerprint(iteration, params.seed, params.prompts.model_dump(), params.search.model_dump(),
+                      params.judge.model_dump(), params.generation.model_dump(), [p.id for p in problems],
+                      files=[f for f in model_dir.iterdir() if f.is_file()])
+    store = ShardStore(out, key, ROLLOUT_TABLES)
+    done = store.load()
+    finished_ids = {p.problem_id for p in done["paths"]}
+    if finished_ids:
+        log.info("%s: resuming, %d of %d problems already searched", iteration, len(finished_ids), len(problems))
     started = time.time()
-    generator = open_generator(params.model_dir(it.parent), params.generation, seed=params.seed)
+    generator = open_generator(model_dir, params.generation, seed=params.seed)
     tokenizer, style = generator.tokenizer, params.prompts.style
     todo = [SearchProblem(id=p.id, question=p.problem, gold=p.answer,
-                          prompt=chat_prompt(tokenizer, reasoning_prompt(p.problem, style))) for p in problems]
-    finished: list[ProblemSearch] = []
-    log.info("%s: M(%s) searches %d problems (w=%d, T=%.2f)", iteration, it.parent, len(todo),
-             params.search.width, params.search.temperature)
+                          prompt=chat_prompt(tokenizer, reasoning_prompt(p.problem, style)))
+            for p in problems if p.id not in finished_ids]
+    log.info("%s: M(%s) searches %d problems (w=%d, T=%.2f, judge %s)", iteration, it.parent, len(todo),
+             params.search.width, params.search.temperature, params.judge.mode)
     engine = run_search(todo, generator, params.search, params.judge, params.search.max_in_flight, style,
-                        finished.append)
-    log.info("%s: %s", iteration, engine)
+                        params.seed, lambda finished: store.write(rows_of(finished)))
     generator.close()
-    finished.sort(key=lambda s: s.problem.id)
-    out = params.rollout_dir(iteration)
-    write_rollout(out, finished)
+    log.info("%s: %s", iteration, engine)
+    write_rollout(out, store.load())
+    store.clear()
     stats = query("rollout_metrics", **{name: out / f"{name}.parquet" for name in ("rounds", "judgments", "paths")})
     metrics = RolloutMetrics(**stats.row(0, named=True), seconds=round(time.time() - started, 1))
     write_json(params.metrics_file("rollout", iteration), metrics.model_dump())

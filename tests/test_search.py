@@ -3,14 +3,8 @@
 from psrlm.generation import Completion
 from psrlm.judge import Verdict
 from psrlm.params import Search
-from psrlm.search import (
-    ProblemSearch,
-    SearchProblem,
-    count_wins,
-    judge_schedule,
-    merge_duplicates,
-    select_best_worst,
-)
+from psrlm.schedules import Knockout, count_wins, judge_schedule, select_best_worst
+from psrlm.search import ProblemSearch, SearchProblem, merge_duplicates
 
 PROBLEM = SearchProblem(id="p1", question="Mia has 2 apples. She finds 3 more.", gold="5", prompt="<prompt>\n")
 
@@ -93,7 +87,6 @@ def test_rollbacks_are_bounded_then_best_is_kept_without_pair():
 def test_identical_samples_make_no_pair_and_no_judge_call():
     s = ProblemSearch(PROBLEM, Search(width=3, max_steps=5), "both")
     assert s.take_candidates(cands("Step 1: x", "Step 1: x", "Step 1:  x")) == []
-    s.take_verdicts([])
     assert s.rounds[0]["outcome"] == "single" and s.rounds[0]["n_distinct"] == 1
     assert s.finished_steps() == ["Step 1: x"]
 
@@ -101,10 +94,40 @@ def test_identical_samples_make_no_pair_and_no_judge_call():
 def test_stops_at_eos_and_at_max_steps():
     s = ProblemSearch(PROBLEM, Search(width=2, max_steps=5), "one")
     s.take_candidates(cands("Step 1: done", "Step 1: done", reason="eos"))
-    s.take_verdicts([])
     assert s.stop_reason == "eos" and s.steps[0].final
 
     s = ProblemSearch(PROBLEM, Search(width=2, max_steps=1), "one")
     schedule = s.take_candidates(cands("Step 1: a", "Step 1: b"))
     s.take_verdicts([Verdict("[[B]]", "B", 0.2)] * len(schedule))
     assert s.stop_reason == "max_steps" and s.finished_steps() == ["Step 1: b"]
+
+
+def play(schedule, strength):
+    """Drive a schedule with a judge that prefers the stronger candidate; returns the calls made."""
+    calls, total = schedule.next_calls(), 0
+    while calls:
+        total += len(calls)
+        schedule.record([(a, b, "A" if strength[a] >= strength[b] else "B") for a, b in calls])
+        calls = schedule.next_calls()
+    return total
+
+
+def test_knockout_finds_best_and_worst_with_fewer_comparisons():
+    strength = {0: 3, 1: 5, 2: 1, 3: 4, 4: 0, 5: 2}
+    ko = Knockout(list(range(6)), "both")
+    calls = play(ko, strength)
+    wins, best, worst = ko.result()
+    assert (best, worst) == (1, 4)
+    assert calls == 2 * 7 < len(judge_schedule(list(range(6)), "both")) == 30  # 3w/2 - 2 comparisons
+
+
+def test_knockout_in_the_search_multi_phase():
+    s = ProblemSearch(PROBLEM, Search(width=3, max_steps=5), "one", "knockout")
+    calls = s.take_candidates(cands("Step 1: 2 + 3 = 6.", "Step 1: 2 + 3 = 5. The answer is \\boxed{5}.",
+                                    "Step 1: 2 + 3 = 7."))
+    phases = 0
+    while calls:
+        phases += 1
+        calls = s.take_verdicts(judge_by("= 5")(s, calls))
+    assert phases == 2 and s.rounds[0]["outcome"] == "pair" and s.rounds[0]["best"] == 1
+    assert s.stop_reason == "answer"

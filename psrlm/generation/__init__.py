@@ -23,6 +23,13 @@ class Sampling:
     stop: tuple[str, ...] = field(default_factory=tuple)
 
 
+def request_seed(*parts: object) -> int:
+    """A stable 31-bit seed from ``parts`` (Python's ``hash`` of a str changes from run to run)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(repr(parts).encode()).digest()[:4], "big") & 0x7FFFFFFF
+
+
 @dataclass(frozen=True)
 class Completion:
     text: str
@@ -33,7 +40,11 @@ class Completion:
 class Generator(Protocol):
     tokenizer: object
 
-    def generate(self, prompts: list[str], sampling: Sampling, desc: str | None = None) -> list[list[Completion]]: ...
+    def generate(self, prompts: list[str], sampling: Sampling, desc: str | None = None,
+                 seeds: list[int] | None = None) -> list[list[Completion]]:
+        """``seeds``: one per prompt, so that what a prompt samples does not depend on the batch it
+        is in (the search's resume and determinism rest on this)."""
+        ...
 
     def choice_probs(self, prompts: list[str], token_a: int, token_b: int) -> list[float]:
         """P(token_a) / (P(token_a) + P(token_b)) as the next token of each prompt: one forward pass,

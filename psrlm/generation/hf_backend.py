@@ -17,10 +17,25 @@ class HFGenerator:
         self.model.eval()
         self.tokenizer.padding_side = "left"
         self.batch_size = batch_size
-        self.generator = torch.Generator().manual_seed(seed)
         torch.manual_seed(seed)
 
-    def generate(self, prompts: list[str], sampling: Sampling, desc: str | None = None) -> list[list[Completion]]:
+    def generate(self, prompts: list[str], sampling: Sampling, desc: str | None = None,
+                 seeds: list[int] | None = None) -> list[list[Completion]]:
+        if seeds is not None and sampling.temperature > 0:
+            # one prompt at a time under its own seed: slow, but what it samples is batch-independent
+            out = []
+            for prompt, seed in zip(prompts, seeds):
+                self._seed(seed)
+                out.extend(self._generate([prompt], sampling, None))
+            return out
+        return self._generate(prompts, sampling, desc)
+
+    def _seed(self, seed: int) -> None:
+        import torch
+
+        torch.manual_seed(seed)
+
+    def _generate(self, prompts: list[str], sampling: Sampling, desc: str | None) -> list[list[Completion]]:
         import torch
 
         results: list[list[Completion]] = []

@@ -57,19 +57,25 @@ class VLLMGenerator:
         self.llm = LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()
 
-    def generate(self, prompts: list[str], sampling: Sampling, desc: str | None = None) -> list[list[Completion]]:
+    def generate(self, prompts: list[str], sampling: Sampling, desc: str | None = None,
+                 seeds: list[int] | None = None) -> list[list[Completion]]:
         from vllm import SamplingParams
 
         if not prompts:
             return []
-        params = SamplingParams(
-            n=sampling.n,
-            temperature=sampling.temperature,
-            top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
-            max_tokens=sampling.max_tokens,
-            stop=list(sampling.stop) or None,
-        )
-        outputs = self.llm.generate(prompts, params, use_tqdm=desc is not None)
+
+        def params(seed: int | None) -> SamplingParams:
+            return SamplingParams(
+                n=sampling.n,
+                temperature=sampling.temperature,
+                top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
+                max_tokens=sampling.max_tokens,
+                stop=list(sampling.stop) or None,
+                seed=seed,
+            )
+
+        per_request = [params(s) for s in seeds] if seeds is not None else params(None)
+        outputs = self.llm.generate(prompts, per_request, use_tqdm=desc is not None)
         result = []
         for out in outputs:
             result.append([_completion(c) for c in sorted(out.outputs, key=lambda c: c.index)])
