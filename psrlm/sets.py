@@ -11,7 +11,7 @@ import random
 
 from psrlm import toy
 from psrlm.params import ToyProblems
-from psrlm.steps import format_step
+from psrlm.steps import format_step, step_body
 from schemas import EFTRecord, IFTRecord, Problem
 
 
@@ -40,7 +40,7 @@ def eft_pair(p: Problem, kinds: list[str], rng: random.Random, cfg: ToyProblems)
             a, b = (right_text, wrong_text) if verdict == "A" else (wrong_text, right_text)
             records.append(EFTRecord(
                 id=f"{pair_id}-{verdict}", problem_id=p.id, problem=p.problem, previous_steps=previous,
-                step_a=a, step_b=b, verdict=verdict, explanation=toy.judge_explanation(p.steps[position], verdict),
+                step_a=a, step_b=b, verdict=verdict, explanation=toy.judge_explanation(step_body(a), verdict == "A"),
                 corruption=kind, pair_id=pair_id,
             ))
         return records

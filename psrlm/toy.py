@@ -189,11 +189,15 @@ def _corrupt(steps: list[str], position: int, kind: str, rng: random.Random, cfg
     raise ValueError(f"unknown corruption '{kind}'")
 
 
-def judge_explanation(correct_body: str, correct_label: str) -> str:
-    """The oracle's short explanation: what the next step must compute (the verdict follows it).
+def judge_explanation(step_a_body: str, a_is_right: bool) -> str:
+    """The oracle's short explanation: it checks Assistant A's step; the verdict follows from it.
 
-    Kept to one clause on purpose: every judge call decodes it, w(w-1) times per searched step.
+    Every mistake the corruptions make shows inside the step itself: wrong arithmetic in its equation,
+    a wrong operand against the event it restates, a skipped or repeated step in an ordinal that does
+    not match the step's number. So the judge learns to verify the step it reads, rather than to
+    solve the problem again (which is the reasoner's harder job). One clause: every judge call
+    decodes it, w(w-1) times per searched step.
     """
-    parsed = parse_equation(correct_body)
-    target = f"{parsed[0]} {SYMBOL[parsed[1]]} {parsed[2]} = {parsed[3]}" if parsed else correct_body
-    return f"The next step should compute {target}; only Assistant {correct_label}'s step does."
+    parsed = parse_equation(step_a_body)
+    eq = f"{parsed[0]} {SYMBOL[parsed[1]]} {parsed[2]} = {parsed[3]}" if parsed else "its claim"
+    return f"Assistant A's step computes {eq}, which is {'right' if a_is_right else 'wrong'}."

@@ -36,7 +36,7 @@ def tokenizer_corpus(problems: list[Problem]) -> list[str]:
     texts += ["\n".join(format_step(i + 1, s) for i, s in enumerate(p.steps)) for p in problems[:2000]]
     for style in prompts.STYLES:
         texts += [prompts.reasoning_prompt("x", style), prompts.judge_prompt("x", ["Step 1: x"], "Step 2: a", "Step 2: b", style)]
-    texts += [prompts.judge_target(toy.judge_explanation("1 + 1 = 2.", v), v) for v in "AB"]
+    texts += [prompts.judge_target(toy.judge_explanation("1 + 1 = 2.", v == "A"), v) for v in "AB"]
     return texts
 
 

@@ -61,7 +61,10 @@ def main(params: Params, iteration: str) -> None:
     it = params.iteration(iteration)
     problems = read_jsonl(params.problems_file("search"), Problem)[it.first_problem : it.first_problem + it.num_problems]
     out, model_dir = params.rollout_dir(iteration), params.model_dir(it.parent)
-    key = fingerprint(iteration, params.seed, params.prompts.model_dump(), params.search.model_dump(),
+    # everything the searched result depends on; not max_in_flight: with per-request seeds, how
+    # problems are batched does not change what each one samples
+    key = fingerprint(iteration, params.seed, params.prompts.model_dump(),
+                      params.search.model_dump(exclude={"max_in_flight"}),
                       params.judge.model_dump(), params.generation.model_dump(), [p.id for p in problems],
                       files=[f for f in model_dir.iterdir() if f.is_file()])
     store = ShardStore(out, key, ROLLOUT_TABLES)

@@ -46,6 +46,11 @@ class VLLMGenerator:
             enable_prefix_caching=settings.enable_prefix_caching,
             max_model_len=settings.max_model_len,
             max_num_seqs=settings.max_num_seqs,
+            # a per-request seed needs every prompt prefilled in one piece: when a chunked prefill
+            # discards a sampled token, vLLM rewinds the request's generator, which CPU generators
+            # cannot do ("CPU Generator does not use offset")
+            enable_chunked_prefill=False,
+            max_num_batched_tokens=max(settings.max_model_len, 8192),
             # log-probabilities after the allowed-token mask: P(A) + P(B) = 1 for the direct judge
             logprobs_mode="processed_logprobs",
             tensor_parallel_size=settings.tensor_parallel_size,

@@ -1,0 +1,135 @@
+"""Rollout speed: the batched engine on vLLM against a naive loop, in one process, same model, same
+problems, same seed. Also the cost of a direct vs an explained judgment, and the comparisons per
+searched step of the knockout vs the round-robin schedule.
+
+    python -m benchmarks.rollout_speed --model data/models/m1 --problems 24
+
+Prints searched steps per second for (a) the engine (all problems in flight, one generation call per
+phase, prefix caching) and (b) the naive loop (one problem at a time, one HF ``generate`` per
+candidate and per judge call), their ratio, peak memory, and ends with one line:
+``speedup_vs_naive=<x> direct_vs_explain=<y> knockout_vs_round_robin=<z>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import time
+
+from psrlm.engine import run_search
+from psrlm.generation import open_generator
+from psrlm.generation.hf_backend import HFGenerator
+from psrlm.judge import judge_batch
+from psrlm.params import Judge, load_params
+from psrlm.prompts import chat_prompt, judge_prompt, reasoning_prompt
+from psrlm.schedules import SCHEDULES
+from psrlm.search import SearchProblem
+from schemas import Problem
+from schemas.table import read_jsonl
+
+
+class OneCallAtATime:
+    """The naive baseline: every sample and every judge call is its own HF ``generate``."""
+
+    def __init__(self, hf: HFGenerator):
+        self.hf, self.tokenizer = hf, hf.tokenizer
+
+    def generate(self, prompts, sampling, desc=None, seeds=None):
+        single = type(sampling)(n=1, temperature=sampling.temperature, top_p=sampling.top_p,
+                                max_tokens=sampling.max_tokens, stop=sampling.stop)
+        out = []
+        for i, prompt in enumerate(prompts):
+            group = []
+            for j in range(sampling.n):
+                if seeds is not None:
+                    self.hf._seed(seeds[i] + j)
+                group.extend(self.hf._generate([prompt], single, None)[0])
+            out.append(group)
+        return out
+
+    def choice_probs(self, prompts, token_a, token_b):
+        return [p for prompt in prompts for p in self.hf.choice_probs([prompt], token_a, token_b)]
+
+
+def search(generator, problems, params, in_flight):
+    style = params.prompts.style
+    todo = [SearchProblem(p.id, p.problem, p.answer, chat_prompt(generator.tokenizer, reasoning_prompt(p.problem, style)))
+            for p in problems]
+    finished = []
+    started = time.perf_counter()
+    stats = run_search(todo, generator, params.search, params.judge, in_flight, style, params.seed, finished.extend)
+    seconds = time.perf_counter() - started
+    return sum(len(s.rounds) for s in finished), seconds, stats
+
+
+def comparisons_per_step(width: int, schedule: str, orders: str, trials: int = 2000) -> float:
+    rng = random.Random(0)
+    total = 0
+    for _ in range(trials):
+        strength = {i: rng.random() for i in range(width)}
+        s = SCHEDULES[schedule](list(range(width)), orders)
+        calls = s.next_calls()
+        while calls:
+            total += len(calls)
+            s.record([(a, b, "A" if strength[a] >= strength[b] else "B") for a, b in calls])
+            calls = s.next_calls()
+    return total / trials
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default="data/models/m1")
+    ap.add_argument("--problems", type=int, default=24)
+    ap.add_argument("--width", type=int, default=6, help="search width w (paper: 6)")
+    ap.add_argument("--judge-prompts", type=int, default=256)
+    args = ap.parse_args()
+
+    params = load_params()
+    params = params.model_copy(update={"search": params.search.model_copy(update={"width": args.width})})
+    problems = read_jsonl(params.problems_file("search"), Problem)[: args.problems]
+
+    start = time.perf_counter()
+    engine = open_generator(args.model, params.generation, seed=params.seed, backend="vllm")
+    engine_start = time.perf_counter() - start
+    steps_e, secs_e, stats_e = search(engine, problems, params, in_flight=len(problems))
+    print(f"engine (vLLM, {len(problems)} in flight): {steps_e} searched steps in {secs_e:.1f} s = "
+          f"{steps_e / secs_e:.2f} steps/s; {stats_e.judge_calls} judge calls (engine start {engine_start:.0f} s)")
+
+    # judge cost per comparison, same prompts, same engine
+    rng = random.Random(0)
+    texts = []
+    for p in problems:
+        texts += [judge_prompt(p.problem, [], f"Step 1: {p.steps[0]}", f"Step 1: {p.steps[-1]}", params.prompts.style)]
+    texts = [texts[rng.randrange(len(texts))] + "" for _ in range(args.judge_prompts)]
+    timings = {}
+    for mode in ("explain", "direct"):
+        cfg = Judge(mode=mode, max_tokens=params.judge.max_tokens)
+        judge_batch(engine, texts[:8], cfg)  # warm-up
+        t = time.perf_counter()
+        judge_batch(engine, texts, cfg)
+        timings[mode] = (time.perf_counter() - t) / len(texts)
+        print(f"judge {mode}: {1000 * timings[mode]:.2f} ms per comparison")
+    engine.close()
+
+    naive = OneCallAtATime(HFGenerator(args.model, batch_size=1, seed=params.seed))
+    steps_n, secs_n, stats_n = search(naive, problems, params, in_flight=1)
+    print(f"naive loop (HF generate per call): {steps_n} searched steps in {secs_n:.1f} s = "
+          f"{steps_n / secs_n:.2f} steps/s; {stats_n.judge_calls} judge calls")
+
+    rr = comparisons_per_step(args.width, "round_robin", params.judge.orders)
+    ko = comparisons_per_step(args.width, "knockout", params.judge.orders)
+    print(f"judge calls per searched step at w={args.width} ({params.judge.orders} orders): "
+          f"round_robin {rr:.1f}, knockout {ko:.1f}")
+    print(f"peak memory (RSS of this process, vLLM engine in-process): {peak_rss_mib():.0f} MiB")
+    speedup = (steps_e / secs_e) / (steps_n / secs_n)
+    print(f"speedup_vs_naive={speedup:.1f} direct_vs_explain={timings['explain'] / timings['direct']:.1f} "
+          f"knockout_vs_round_robin={ko / rr:.2f}")
+
+
+if __name__ == "__main__":
+    main()

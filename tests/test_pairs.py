@@ -1,0 +1,59 @@
+"""The pairs query and the search metrics query on hand-built rollout tables."""
+
+from psrlm.analytics import query
+from schemas import Candidate, Judgment, Round, SearchPath
+from schemas.table import write_parquet
+
+
+def cand(pid, rnd, i, text, wins, final=False):
+    return Candidate(problem_id=pid, round=rnd, candidate=i, text=text, finish_reason="stop", final=final,
+                     duplicate_of=None, wins=wins)
+
+
+def rnd(pid, r, outcome, best, worst, bw, ww, discarded=False):
+    return Round(problem_id=pid, round=r, position=1, prompt=f"prompt-{pid}-{r}", n_candidates=2, n_distinct=2,
+                 best=best, worst=worst, best_wins=bw, worst_wins=ww, outcome=outcome, discarded=discarded)
+
+
+def judgment(pid, r, first, second, verdict):
+    winner = first if verdict == "A" else second if verdict == "B" else None
+    return Judgment(problem_id=pid, round=r, first=first, second=second, raw=f"[[{verdict}]]", verdict=verdict,
+                    p_a=None, winner=winner)
+
+
+def tables(tmp_path):
+    candidates = [cand("p", 0, 0, "Step 1: good", 2.0), cand("p", 0, 1, "Step 1: bad", 0.0),
+                  cand("p", 1, 0, "Step 2: x", 1.0), cand("p", 1, 1, "Step 2: y", 1.0),
+                  cand("q", 0, 0, "Step 1: dropped", 2.0), cand("q", 0, 1, "Step 1: worse", 0.0),
+                  cand("q", 1, 0, "Step 1: ok \\boxed{3}", 1.0, final=True), cand("q", 1, 1, "Step 1: no", 0.0)]
+    rounds = [rnd("p", 0, "pair", 0, 1, 2.0, 0.0), rnd("p", 1, "tie_rollback", None, None, 1.0, 1.0),
+              rnd("q", 0, "pair", 0, 1, 2.0, 0.0, discarded=True), rnd("q", 1, "pair", 0, 1, 1.0, 0.0)]
+    judgments = [judgment("p", 0, 0, 1, "A"), judgment("p", 0, 1, 0, "B"),  # consistent
+                 judgment("p", 1, 0, 1, "A"), judgment("p", 1, 1, 0, "A"),  # a flip
+                 judgment("q", 1, 0, 1, "A"), judgment("q", 1, 1, 0, None)]  # a parse failure
+    paths = [SearchPath(problem_id="p", steps=["Step 1: good"], answer=None, gold="1", correct=False, n_rounds=2,
+                        n_rollbacks=1, stop_reason="max_steps"),
+             SearchPath(problem_id="q", steps=["Step 1: ok \\boxed{3}"], answer="3", gold="3", correct=True,
+                        n_rounds=2, n_rollbacks=0, stop_reason="answer")]
+    for name, model, rows in [("candidates", Candidate, candidates), ("rounds", Round, rounds),
+                              ("judgments", Judgment, judgments), ("paths", SearchPath, paths)]:
+        write_parquet(tmp_path / f"{name}.parquet", model, rows)
+    return {k: tmp_path / f"{k}.parquet" for k in ("candidates", "rounds", "judgments", "paths")}
+
+
+def test_pairs_skip_ties_and_rolled_back_rounds(tmp_path):
+    t = tables(tmp_path)
+    pairs = query("pairs", rounds=t["rounds"], candidates=t["candidates"]).to_dicts()
+    assert [(p["problem_id"], p["chosen"], p["rejected"]) for p in pairs] == [
+        ("p", "Step 1: good", "Step 1: bad"), ("q", "Step 1: ok \\boxed{3}", "Step 1: no")]
+    assert pairs[0]["prompt"] == "prompt-p-0" and pairs[1]["chosen_final"] and not pairs[1]["rejected_final"]
+
+
+def test_search_metrics(tmp_path):
+    t = tables(tmp_path)
+    m = query("rollout_metrics", rounds=t["rounds"], judgments=t["judgments"], paths=t["paths"]).row(0, named=True)
+    assert m["pairs"] == 2 and m["rounds"] == 4 and m["rollbacks"] == 1
+    assert m["tie_rate"] == 0.25
+    assert m["parse_failures"] == 1 and abs(m["parse_failure_rate"] - 1 / 6) < 1e-9
+    assert m["flip_rate"] == 0.5  # of the two pairs judged in both orders with both verdicts parsed
+    assert m["path_accuracy"] == 0.5
