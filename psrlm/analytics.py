@@ -10,10 +10,11 @@ import polars as pl
 QUERIES = Path(__file__).parent / "queries"
 
 
-def query(name: str, **files: str | Path) -> pl.DataFrame:
-    """Run ``queries/<name>.sql`` with ``$<key>`` bound to each given file path; returns Polars."""
+def query(name: str, **files: str | Path | list[str | Path]) -> pl.DataFrame:
+    """Run ``queries/<name>.sql`` with ``$<key>`` bound to each given file path (a glob, or a list of
+    paths); returns Polars."""
     import duckdb
 
     sql = (QUERIES / f"{name}.sql").read_text(encoding="utf-8")
     with duckdb.connect() as con:
-        return con.sql(sql, params={k: str(v) for k, v in files.items()}).pl()
+        return con.sql(sql, params={k: [str(p) for p in v] if isinstance(v, list) else str(v) for k, v in files.items()}).pl()

@@ -16,10 +16,13 @@ sampled and evaluated with another. For ``llama`` the saved tokenizer loads as s
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
 from psrlm.params import TinyModel
+from schemas.table import ArtifactError
 
 PAD, EOS = "<|pad|>", "<|end|>"
 ROLE_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>"]
@@ -89,15 +92,39 @@ def build_tiny_model(cfg: TinyModel, tokenizer, seed: int):
 REQUIRED_FILES = ("config.json", "tokenizer_config.json")
 
 
-def check_model_dir(path: str | Path) -> Path:
-    """Fail clearly when a model directory is missing or incomplete (before any loading)."""
+def is_hub_id(name: str | Path) -> bool:
+    """``Qwen/Qwen2.5-Math-7B``: an ``owner/name`` that is not a local path."""
+    text = str(name)
+    return not Path(text).exists() and re.fullmatch(r"[\w.-]+/[\w.-]+", text) is not None and not text.startswith(".")
+
+
+def check_model_dir(path: str | Path) -> Path | str:
+    """Fail clearly when a model directory is missing, incomplete or corrupt (before any loading):
+    config and tokenizer files present and parseable, every weights file's header readable."""
+    if is_hub_id(path):
+        return str(path)  # the hub (or its local cache) resolves it
+    from safetensors import safe_open
+
     path = Path(path)
     if not path.is_dir():
-        raise FileNotFoundError(f"{path}: model directory not found")
+        raise ArtifactError(f"{path}: model directory not found")
     missing = [f for f in REQUIRED_FILES if not (path / f).exists()]
-    weights = list(path.glob("*.safetensors")) + list(path.glob("*.bin"))
+    weights = sorted(path.glob("*.safetensors")) + sorted(path.glob("*.bin"))
     if missing or not weights:
-        raise FileNotFoundError(f"{path}: incomplete model directory (missing {missing or ['weights']})")
+        raise ArtifactError(f"{path}: incomplete model directory (missing {missing or ['weights (*.safetensors)']})")
+    for name in (f for f in REQUIRED_FILES if f.endswith(".json")):
+        try:
+            json.loads((path / name).read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            raise ArtifactError(f"{path / name}: corrupt (not valid JSON: {err})") from None
+    for f in weights:
+        if f.suffix != ".safetensors":
+            continue
+        try:
+            with safe_open(f, framework="pt") as handle:
+                handle.keys()
+        except Exception as err:  # safetensors raises its own error types for truncated/garbled files
+            raise ArtifactError(f"{f}: corrupt checkpoint ({err})") from None
     return path
 
 

@@ -34,6 +34,7 @@ class Paths(Strict):
     pairs: str = "data/pairs"
     eval: str = "data/eval"
     metrics: str = "data/metrics"
+    report: str = "data/report"
 
 
 class ToyProblems(Strict):
@@ -113,6 +114,7 @@ class Train(Strict):
     group_by_length: bool = True  # batches of similar lengths: less padding, same examples
     deepspeed: str | None = None  # path to a DeepSpeed JSON config (GPU clusters)
     logging_steps: int = Field(10, ge=1)
+    save_steps: int = Field(200, ge=0)  # checkpoint every n steps (a killed stage resumes there); 0: never
 
 
 class DPO(Train):
@@ -185,6 +187,10 @@ class Evaluate(Strict):
     backend: Literal["vllm", "hf"] = "hf"
     max_gen_tokens: int = Field(256, ge=1)
     limit: int | None = Field(None, ge=1)
+    # test-time step-wise search with the self-judge (paper: w = 6 on M1 and M4), beside greedy decoding;
+    # uses the search and judge params of the rollouts
+    search_models: list[str] = []
+    search_limit: int | None = Field(None, ge=1)
 
 
 class Prompts(Strict):
@@ -238,6 +244,9 @@ class Params(Strict):
         unknown = [m for m in self.evaluate.models if m not in names]
         if unknown:
             raise ValueError(f"evaluate.models: unknown model(s) {unknown}; known: {sorted(names)}")
+        unknown = [m for m in self.evaluate.search_models if m not in self.evaluate.models]
+        if unknown:
+            raise ValueError(f"evaluate.search_models: {unknown} not in evaluate.models {self.evaluate.models}")
         if self.sets.ift_problems > self.problems.splits.sft or self.sets.eft_train_problems > self.problems.splits.sft:
             raise ValueError("sets: ift_problems and eft_train_problems must not exceed problems.splits.sft")
         if self.sets.eft_test_problems > self.problems.splits.test:
@@ -264,6 +273,12 @@ class Params(Strict):
 
     def eval_dir(self, model: str) -> Path:
         return Path(self.paths.eval) / model
+
+    def report_dir(self) -> Path:
+        return Path(self.paths.report)
+
+    def test_search_dir(self, model: str) -> Path:
+        return Path(self.paths.eval) / f"{model}-search"
 
     def metrics_file(self, kind: str, name: str) -> Path:
         return Path(self.paths.metrics) / kind / f"{name}.json"

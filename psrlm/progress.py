@@ -22,3 +22,4 @@ def setup_logging() -> None:
         datefmt="%H:%M:%S",
         stream=sys.stderr,
     )
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)  # its INFO lines are about fonts and axes units

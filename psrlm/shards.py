@@ -28,13 +28,20 @@ def fingerprint(*parts: object, files: list[Path] = ()) -> str:
     return h.hexdigest()[:16]
 
 
+def work_dir(output: Path, kind: str, key: str) -> Path:
+    """``.<output>.<kind>-<key>`` beside ``output``: where a stage keeps the work a rerun may reuse.
+    Folders of the same kind with another key (left by an attempt with other inputs) are removed."""
+    root = output.with_name(f".{output.name}.{kind}-{key}")
+    for stale in output.parent.glob(f".{output.name}.{kind}-*"):
+        if stale != root:  # inputs changed since that attempt: its work is not reusable
+            shutil.rmtree(stale, ignore_errors=True)
+    return root
+
+
 class ShardStore:
     def __init__(self, output: Path, key: str, tables: dict[str, type[Row]]):
-        self.root = output.with_name(f".{output.name}.partial-{key}")
+        self.root = work_dir(output, "partial", key)
         self.tables = tables
-        for stale in output.parent.glob(f".{output.name}.partial-*"):
-            if stale != self.root:  # inputs changed since that attempt: its work is not reusable
-                shutil.rmtree(stale, ignore_errors=True)
 
     def load(self) -> dict[str, list[Row]]:
         """Every row of every complete shard, per table."""

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 
 from psrlm.params import Params, ParamsError, load_params
 from psrlm.progress import setup_logging
-from schemas.table import ArtifactError
+from schemas.table import ArtifactError, write_json
 
 log = logging.getLogger("psrlm")
 
@@ -28,7 +29,13 @@ def run_stage(work: Callable[..., None]) -> None:
         params: Params = load_params()
         if params.model.base is None or os.path.isdir(params.model.base):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing of ours needs the hub
+        started = time.time()
         work(params, *sys.argv[1:])
+        # wall time apart from the artifacts (which must be the same on every run with the same inputs)
+        spec = getattr(sys.modules["__main__"], "__spec__", None)  # python -m stages.<name>
+        module = spec.name if spec else work.__module__
+        name = "-".join([module.rsplit(".", 1)[-1], *sys.argv[1:]])
+        write_json(params.metrics_file("timing", name), {"seconds": round(time.time() - started, 1)})
     except (ParamsError, ArtifactError, FileNotFoundError) as err:
         log.error("%s", err)
         sys.exit(2)

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from psrlm.params import DPO, Train
+from psrlm.shards import fingerprint, work_dir
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,36 @@ def _common_args(cfg: Train, output_dir: Path, seed: int) -> dict:
         deepspeed=cfg.deepspeed,
         logging_steps=cfg.logging_steps,
         disable_tqdm=os.environ.get("PSRLM_NO_PROGRESS") == "1",
-        save_strategy="no",
+        save_strategy="steps" if cfg.save_steps else "no",
+        save_steps=cfg.save_steps or 500,
+        save_total_limit=1,  # the latest checkpoint is all a resume needs
         report_to="none",
         seed=seed,
         data_seed=seed,
         dataloader_num_workers=0,
         dataset_num_proc=None,
     )
+
+
+def checkpoint_dir(output: Path, *inputs: object, files: list[Path] = ()) -> Path:
+    """Where the trainer of the stage writing ``output`` keeps its checkpoints: beside the output (which
+    DVC deletes before a rerun), named by a fingerprint of everything the training depends on, so a
+    rerun with the same inputs resumes and one with other inputs starts clean. Remove it once the
+    model is saved."""
+    return work_dir(output, "checkpoints", fingerprint(*inputs, files=files))
+
+
+def _train(trainer) -> dict:
+    """``trainer.train()``, resuming from the latest checkpoint in its output folder if a killed earlier
+    attempt left one (model, optimizer, scheduler, RNG and data order are restored)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out = trainer.args.output_dir
+    last = get_last_checkpoint(out) if os.path.isdir(out) else None
+    if last:
+        log.info("resuming training from %s", last)
+    trainer.train(resume_from_checkpoint=last)
+    return {"resumed_from_step": int(last.rsplit("-", 1)[-1])} if last else {}
 
 
 def _summary(trainer, started: float, examples: int) -> dict:
@@ -57,7 +81,6 @@ def _summary(trainer, started: float, examples: int) -> dict:
         "steps": trainer.state.global_step,
         "first_loss": history[0]["loss"] if history else None,
         "final_loss": history[-1]["loss"] if history else None,
-        "seconds": round(time.time() - started, 1),
     }
 
 
@@ -69,8 +92,8 @@ def sft(model, tokenizer, records: list[dict], cfg: Train, output_dir: Path, see
     started = time.time()
     args = SFTConfig(**_common_args(cfg, output_dir, seed), packing=False)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tokenizer)
-    trainer.train()
-    return _summary(trainer, started, len(records))
+    resumed = _train(trainer)
+    return _summary(trainer, started, len(records)) | resumed
 
 
 class _StepDPOMixin:
@@ -115,8 +138,8 @@ def step_dpo(model, ref_model, tokenizer, pairs: list[dict], cfg: DPO, output_di
     """Step-wise DPO of ``model`` against the frozen ``ref_model`` (M(t)) on step preference pairs."""
     started = time.time()
     trainer = step_dpo_trainer(model, ref_model, tokenizer, pairs, cfg, output_dir, seed)
-    trainer.train()
-    out = _summary(trainer, started, len(pairs))
+    resumed = _train(trainer)
+    out = _summary(trainer, started, len(pairs)) | resumed
     rewards = [h for h in trainer.state.log_history if "rewards/accuracies" in h]
     if rewards:
         out["final_reward_accuracy"] = rewards[-1]["rewards/accuracies"]

@@ -4,7 +4,7 @@ Column names exist once, as the field names below; writers validate rows before 
 check columns and rows on load (see ``schemas.table``).
 """
 
-from schemas.metrics import AnswerEvalRow, EvalMetrics, JudgeEvalRow, RolloutMetrics
+from schemas.metrics import AnswerEvalRow, EvalMetrics, JudgeEvalRow, RolloutMetrics, SearchEvalMetrics
 from schemas.pairs import PreferencePair
 from schemas.problems import Problem
 from schemas.rollout import Candidate, Judgment, Round, SearchPath
@@ -26,4 +26,5 @@ __all__ = [
     "Round",
     "Row",
     "SearchPath",
+    "SearchEvalMetrics",
 ]

@@ -26,7 +26,6 @@ class RolloutMetrics(_Metrics):
     single_candidate_rate: float  # share of rounds whose samples were all identical
     path_accuracy: float  # share of searched paths whose answer is right (oracle)
     mean_steps: float
-    seconds: float
 
 
 class AnswerEvalRow(Row):
@@ -63,3 +62,15 @@ class EvalMetrics(_Metrics):
     judge_examples: int
     mean_steps: float
     mean_step_chars: float
+
+
+class SearchEvalMetrics(_Metrics):
+    """Per model: test-time step-wise search with the self-judge on held-out problems (paper Table 5)."""
+
+    search_accuracy: float
+    greedy_accuracy: float  # the same problems, greedy decoding (from the model's evaluation)
+    problems: int
+    mean_steps: float
+    rollbacks: int
+    judgments: int
+    parse_failure_rate: float

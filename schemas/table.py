@@ -14,16 +14,18 @@ import types
 import typing
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class Row(BaseModel):
-    """Base of every artifact row: unknown fields are errors, rows are immutable."""
+    """Base of every artifact row: unknown fields are errors, rows are immutable. ``unique_key`` names
+    a field whose values must not repeat within one file (readers check it)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+    unique_key: ClassVar[str | None] = None
 
 
 R = TypeVar("R", bound=Row)
@@ -80,11 +82,18 @@ def read_parquet(path: str | Path, model: type[R]) -> list[R]:
     """Read ``path`` and validate every row as ``model``."""
     frame = read_frame(path, model)
     out = []
+    seen: dict[Any, int] = {}
     for i, record in enumerate(frame.iter_rows(named=True)):
         try:
-            out.append(model.model_validate(record))
+            row = model.model_validate(record)
         except ValidationError as err:
             raise ArtifactError(_format_error(f"{path}: row {i}", err)) from None
+        if model.unique_key:
+            key = getattr(row, model.unique_key)
+            if key in seen:
+                raise ArtifactError(f"{path}: row {i}: duplicate {model.unique_key} {key!r} (first at row {seen[key]})")
+            seen[key] = i
+        out.append(row)
     return out
 
 
@@ -138,11 +147,18 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
 
 def read_jsonl(path: str | Path, model: type[R]) -> list[R]:
     out = []
+    seen: dict[Any, int] = {}
     for lineno, obj in iter_jsonl(path):
         try:
-            out.append(model.model_validate(obj))
+            row = model.model_validate(obj)
         except ValidationError as err:
             raise ArtifactError(_format_error(f"{path}:{lineno}", err)) from None
+        if model.unique_key:
+            key = getattr(row, model.unique_key)
+            if key in seen:
+                raise ArtifactError(f"{path}:{lineno}: duplicate {model.unique_key} {key!r} (first at line {seen[key]})")
+            seen[key] = lineno
+        out.append(row)
     if not out:
         raise ArtifactError(f"{path}: no records (empty file)")
     return out

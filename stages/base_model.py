@@ -11,15 +11,14 @@ id or a local directory, that model is M0 instead.
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
+import shutil
 
 from psrlm import prompts, toy
 from psrlm.modeling import build_tiny_model, parameter_count, save_model, train_tokenizer
 from psrlm.params import Params
 from psrlm.stage import run_stage
 from psrlm.steps import format_step
-from psrlm.training import sft
+from psrlm.training import checkpoint_dir, sft
 from schemas import Problem
 from schemas.table import read_jsonl, write_json
 
@@ -53,10 +52,13 @@ def main(params: Params) -> None:
         model = build_tiny_model(params.model.tiny, tokenizer, seed=params.seed)
         log.info("tiny model: %d parameters, vocabulary %d", parameter_count(model), len(tokenizer))
         records = [{"text": pretraining_text(p)} for p in corpus]
-        with tempfile.TemporaryDirectory() as scratch:
-            metrics = sft(model, tokenizer, records, params.pretrain, Path(scratch), params.seed)
+        checkpoints = checkpoint_dir(out, records, params.model.tiny.model_dump(), params.pretrain.model_dump(),
+                                     params.seed)
+        metrics = sft(model, tokenizer, records, params.pretrain, checkpoints, params.seed)
         metrics |= {"source": "tiny", "parameters": parameter_count(model)}
     save_model(model, tokenizer, out)
+    if params.model.base is None:
+        shutil.rmtree(checkpoints, ignore_errors=True)
     write_json(params.metrics_file("train", "m0"), metrics)
     log.info("M0 -> %s (%s)", out, metrics)
 

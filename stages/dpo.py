@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
-from pathlib import Path
 
 from psrlm.modeling import load_model, save_model
 from psrlm.params import Params
 from psrlm.stage import run_stage
-from psrlm.training import step_dpo
+from psrlm.training import checkpoint_dir, step_dpo
 from schemas import PreferencePair
 from schemas.table import read_parquet, write_json
 
@@ -38,10 +36,12 @@ def main(params: Params, iteration: str) -> None:
         return
     model, tokenizer = load_model(params.model_dir(parent))
     ref_model, _ = load_model(params.model_dir(parent))
-    with tempfile.TemporaryDirectory() as scratch:
-        metrics = step_dpo(model, ref_model, tokenizer, [p.model_dump() for p in pairs], params.dpo, Path(scratch),
-                           params.seed)
+    records = [p.model_dump() for p in pairs]
+    checkpoints = checkpoint_dir(out, records, params.dpo.model_dump(), params.seed,
+                                 files=sorted(params.model_dir(parent).iterdir()))
+    metrics = step_dpo(model, ref_model, tokenizer, records, params.dpo, checkpoints, params.seed)
     save_model(model, tokenizer, out)
+    shutil.rmtree(checkpoints, ignore_errors=True)
     write_json(params.metrics_file("train", iteration), metrics | {"pairs": len(pairs), "trained": True})
     log.info("M(%s) -> %s (%s)", iteration, out, metrics)
 

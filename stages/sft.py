@@ -6,14 +6,13 @@
 from __future__ import annotations
 
 import logging
-import tempfile
-from pathlib import Path
+import shutil
 
 from psrlm.modeling import load_model, save_model
 from psrlm.params import Params
 from psrlm.prompts import chat_prompt, judge_prompt, judge_target, reasoning_prompt
 from psrlm.stage import run_stage
-from psrlm.training import sft
+from psrlm.training import checkpoint_dir, sft
 from schemas import EFTRecord, IFTRecord
 from schemas.table import read_parquet, write_json
 
@@ -36,9 +35,12 @@ def main(params: Params) -> None:
     style = params.prompts.style
     records = [ift_example(tokenizer, r, style) for r in ift] + [eft_example(tokenizer, r, style, params.judge.mode) for r in eft]
     log.info("SFT of M0 on %d IFT + %d EFT examples", len(ift), len(eft))
-    with tempfile.TemporaryDirectory() as scratch:
-        metrics = sft(model, tokenizer, records, params.sft, Path(scratch), params.seed)
-    save_model(model, tokenizer, params.model_dir("m1"))
+    out = params.model_dir("m1")
+    checkpoints = checkpoint_dir(out, records, params.sft.model_dump(), params.seed,
+                                 files=sorted(params.model_dir("m0").iterdir()))
+    metrics = sft(model, tokenizer, records, params.sft, checkpoints, params.seed)
+    save_model(model, tokenizer, out)
+    shutil.rmtree(checkpoints, ignore_errors=True)
     write_json(params.metrics_file("train", "m1"), metrics | {"ift": len(ift), "eft": len(eft)})
     log.info("M1 -> %s (%s)", params.model_dir("m1"), metrics)
 

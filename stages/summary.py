@@ -12,7 +12,7 @@ import logging
 
 from psrlm.params import Params
 from psrlm.stage import run_stage
-from schemas import EvalMetrics, RolloutMetrics
+from schemas import EvalMetrics, RolloutMetrics, SearchEvalMetrics
 from schemas.table import atomic_path, write_json
 
 log = logging.getLogger("stages.summary")
@@ -22,12 +22,18 @@ def _read(path, model):
     return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
 
 
-def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]) -> tuple[dict, str]:
+def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics],
+              searched: dict[str, SearchEvalMetrics]) -> tuple[dict, str]:
     summary: dict[str, dict] = {}
-    lines = ["| model | accuracy | judge accuracy | judge parse failures | steps/solution | pairs | tie rate | "
-             "parse failures (search) | flip rate (search) |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| model | accuracy | test-time search (greedy on the same) | judge accuracy | judge parse failures | "
+             "steps/solution | pairs | tie rate | parse failures (search) | flip rate (search) |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for name, e in evals.items():
         row = {"accuracy": e.accuracy, "judge_accuracy": e.judge_accuracy, "mean_steps": e.mean_steps}
+        t = searched.get(name)
+        if t is not None:
+            row["search_accuracy"] = t.search_accuracy
+        tts = f"{t.search_accuracy:.3f} ({t.greedy_accuracy:.3f}, n={t.problems})" if t else "-"
         r = rollouts.get(name)  # the search whose pairs trained this model
         if r is not None:
             row |= {"pairs": r.pairs, "tie_rate": r.tie_rate, "parse_failure_rate": r.parse_failure_rate,
@@ -35,7 +41,7 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
         summary[name] = row
         search = (f"{r.pairs} | {r.tie_rate:.3f} | {r.parse_failure_rate:.3f} | {r.flip_rate:.3f}" if r else
                   "- | - | - | -")
-        lines.append(f"| {name} | {e.accuracy:.3f} | {e.judge_accuracy:.3f} | {e.judge_parse_failure_rate:.3f} | "
+        lines.append(f"| {name} | {e.accuracy:.3f} | {tts} | {e.judge_accuracy:.3f} | {e.judge_parse_failure_rate:.3f} | "
                      f"{e.mean_steps:.2f} | {search} |")
     note = ("\nSearch columns belong to the rollout whose pairs trained the model "
             "(M2's are M1's own search and judgments).\n")
@@ -45,7 +51,9 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
 def main(params: Params) -> None:
     evals = {m: _read(params.metrics_file("eval", m), EvalMetrics) for m in params.evaluate.models}
     rollouts = {i: _read(params.metrics_file("rollout", i), RolloutMetrics) for i in params.iterations}
-    summary, table = summarize(evals, rollouts)
+    searched = {m: _read(params.metrics_file("eval", f"{m}-search"), SearchEvalMetrics)
+                for m in params.evaluate.search_models}
+    summary, table = summarize(evals, rollouts, searched)
     write_json(params.summary_file("json"), summary)
     md = params.summary_file("md")
     tmp = atomic_path(md)

@@ -42,7 +42,7 @@ SMOKE = {
     "iterations": {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 8},
                    "m3": {"parent": "m2", "first_problem": 8, "num_problems": 8}},
     "dpo": {"max_steps": 2, "batch_size": 4},
-    "evaluate": {"models": ["m0", "m1", "m2", "m3"], "max_gen_tokens": 24},
+    "evaluate": {"models": ["m0", "m1", "m2", "m3"], "max_gen_tokens": 24, "search_models": ["m3"], "search_limit": 6},
 }
 
 
@@ -65,20 +65,28 @@ def stages_run(cwd: Path, *args: str) -> set[str]:
     return {line.split("'")[1] for line in out.splitlines() if line.startswith("Running stage")}
 
 
-@pytest.fixture(scope="session")
-def project(tmp_path_factory) -> Path:
-    """A copy of the project (tracked and new files, no outputs) with the smoke params, reproduced."""
-    dest = tmp_path_factory.mktemp("project")
+def fresh_copy(dest: Path) -> Path:
+    """A copy of the project as a fresh clone has it (tracked and new files, no outputs, no lock) with
+    the smoke params."""
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
                            capture_output=True, text=True, check=True).stdout.split()
     for f in files:
-        if (ROOT / f).is_file() and not f.startswith("data/"):
+        if (ROOT / f).is_file() and not f.startswith("data/") and f != "dvc.lock":
             (dest / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(ROOT / f, dest / f)
     params = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), SMOKE)
     (dest / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     run(["git", "init", "-q"], dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def project(tmp_path_factory) -> Path:
+    """The smoke project, reproduced once. Its first ``dvc.lock`` is kept as ``first.dvc.lock`` beside
+    it (tests that change params afterwards change the live one)."""
+    dest = fresh_copy(tmp_path_factory.mktemp("project"))
     run(["dvc", "repro"], dest)
+    shutil.copy2(dest / "dvc.lock", dest.parent / "first.dvc.lock")
     return dest
 
 

@@ -22,6 +22,8 @@ from schemas import (
     PreferencePair,
     Problem,
     RolloutMetrics,
+    SearchPath,
+    SearchEvalMetrics,
 )
 from schemas.rollout import ROLLOUT_TABLES
 from schemas.table import read_jsonl, read_parquet
@@ -50,8 +52,14 @@ def test_every_artifact_matches_its_schema(project, monkeypatch):
         assert metrics.problems == p.problems.splits.test
         assert len(read_jsonl(p.eval_dir(m) / "answers.jsonl", AnswerEvalRow)) == metrics.problems
         assert read_parquet(p.eval_dir(m) / "judge.parquet", JudgeEvalRow)
+    for m in p.evaluate.search_models:
+        searched = SearchEvalMetrics.model_validate_json(p.metrics_file("eval", f"{m}-search").read_text())
+        paths = read_parquet(p.test_search_dir(m) / "paths.parquet", SearchPath)
+        assert searched.problems == len(paths) == p.evaluate.search_limit
+        assert searched.search_accuracy == sum(x.correct for x in paths) / len(paths)
     summary = json.loads(p.summary_file("json").read_text())
     assert set(summary) == set(p.evaluate.models)
+    assert all("search_accuracy" in summary[m] for m in p.evaluate.search_models)
 
 
 @pytest.mark.pipeline
@@ -65,7 +73,8 @@ def test_temperature_change_reruns_rollouts_and_what_follows_only(project):
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["search"]["temperature"] = 0.9
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    assert stages_run(project, "--dry") == {"rollout@m2", "rollout@m3"}  # the stages whose own inputs changed
+    # the stages whose own inputs changed: the rollouts, and test-time search (it searches with the same params)
+    assert stages_run(project, "--dry") == {"rollout@m2", "rollout@m3", "test_search@m3"}
     pairs_before = {it: (project / f"data/pairs/{it}.parquet").read_bytes() for it in ("m2", "m3")}
     rerun = stages_run(project)  # and, for real, what follows them
     assert {"rollout@m2", "pairs@m2", "rollout@m3", "pairs@m3", "summary"} <= rerun

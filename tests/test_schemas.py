@@ -38,8 +38,9 @@ ROWS = {
 @pytest.mark.parametrize("model", list(ROWS), ids=lambda m: m.__name__)
 def test_parquet_round_trip(tmp_path, model):
     path = tmp_path / "t.parquet"
-    assert write_parquet(path, model, [ROWS[model], ROWS[model]]) == 2
-    assert read_parquet(path, model) == [ROWS[model], ROWS[model]]
+    rows = [ROWS[model], ROWS[model].model_copy(update={model.unique_key: "other"} if model.unique_key else {})]
+    assert write_parquet(path, model, rows) == 2
+    assert read_parquet(path, model) == rows
 
 
 def test_empty_table_round_trip(tmp_path):

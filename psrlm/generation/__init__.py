@@ -55,6 +55,9 @@ class Generator(Protocol):
 
 
 def open_generator(model_dir: str, settings: Generation, seed: int, backend: str | None = None) -> Generator:
+    from psrlm.modeling import check_model_dir
+
+    check_model_dir(model_dir)  # a clear error before an engine starts on a broken directory
     backend = backend or settings.backend
     if backend == "vllm":
         from psrlm.generation.vllm_backend import VLLMGenerator

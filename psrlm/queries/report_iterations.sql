@@ -1,0 +1,46 @@
+-- Per iteration: what its rollout produced and how the self-judge behaved (rollout named by its folder).
+WITH
+  rounds AS (SELECT regexp_extract(filename, '([^/]+)/rounds\.parquet$', 1) AS iteration, *
+             FROM read_parquet($rounds, filename = true)),
+  j AS (SELECT regexp_extract(filename, '([^/]+)/judgments\.parquet$', 1) AS iteration, *
+        FROM read_parquet($judgments, filename = true)),
+  paths AS (SELECT regexp_extract(filename, '([^/]+)/paths\.parquet$', 1) AS iteration, *
+            FROM read_parquet($paths, filename = true)),
+  flips AS (
+    SELECT a.iteration, avg(CASE WHEN a.winner <> b.winner THEN 1.0 ELSE 0.0 END) AS flip_rate
+    FROM j AS a JOIN j AS b
+      ON a.iteration = b.iteration AND a.problem_id = b.problem_id AND a.round = b.round
+     AND a.first = b.second AND a.second = b.first AND a.first < a.second
+    WHERE a.verdict IS NOT NULL AND b.verdict IS NOT NULL
+    GROUP BY a.iteration
+  ),
+  per_round AS (
+    SELECT iteration,
+           count(*) AS rounds,
+           count(*) FILTER (WHERE outcome = 'pair' AND NOT discarded) AS pairs,
+           coalesce(avg(CASE WHEN outcome IN ('tie_rollback', 'tie_forced') THEN 1.0 ELSE 0.0 END)
+                    FILTER (WHERE n_distinct > 1), 0.0) AS tie_rate,
+           count(*) FILTER (WHERE outcome = 'tie_rollback') AS rollbacks,
+           avg(best_wins - worst_wins) FILTER (WHERE outcome = 'pair' AND NOT discarded) AS mean_margin,
+           avg(n_distinct) AS mean_distinct_candidates
+    FROM rounds GROUP BY iteration
+  ),
+  per_judgment AS (
+    SELECT iteration, count(*) AS judgments,
+           count(*) FILTER (WHERE verdict IS NULL) AS parse_failures,
+           avg(CASE WHEN verdict = 'A' THEN 1.0 ELSE 0.0 END) FILTER (WHERE verdict IS NOT NULL) AS first_position_wins
+    FROM j GROUP BY iteration
+  ),
+  per_path AS (
+    SELECT iteration, count(*) AS problems, avg(CASE WHEN correct THEN 1.0 ELSE 0.0 END) AS path_accuracy,
+           avg(len(steps)) AS steps_per_solution
+    FROM paths GROUP BY iteration
+  )
+SELECT p.iteration, p.problems, r.rounds, r.pairs, r.tie_rate, coalesce(f.flip_rate, 0.0) AS flip_rate,
+       r.mean_margin, r.mean_distinct_candidates, r.rollbacks, jd.judgments, jd.parse_failures,
+       jd.first_position_wins, p.path_accuracy, p.steps_per_solution
+FROM per_path AS p
+JOIN per_round AS r USING (iteration)
+LEFT JOIN per_judgment AS jd USING (iteration)
+LEFT JOIN flips AS f USING (iteration)
+ORDER BY iteration

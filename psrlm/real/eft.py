@@ -1,0 +1,189 @@
+"""EFT from real steps: a right and a wrong next step after the same correct prefix (pure functions).
+
+Two sources, each pair in both orders (A/B) as ``psrlm.sets`` does for the toy world:
+
+* PRMBench: the original PRM800K step against the perturbed one at the first error step. Only
+  items where the perturbation left the question and every earlier step alone qualify, so the two
+  candidates really continue the same solution; the README's broken items (no error steps, an error
+  step past the end) and the rest are skipped and counted by reason.
+* GSM8K: a reference step whose calculator annotation ``<<a*b=c>>`` checks out, against the same
+  step with its result changed: the annotation's expression proves the new result wrong.
+
+The explanation says what is wrong with the wrong step, in the toy oracle's words where it can
+(``Assistant A's step computes 9*2 = 20, which is wrong.``).
+
+    from psrlm.real.eft import build_gsm8k_eft, build_prmbench_eft
+    records, skipped = build_prmbench_eft(load_prmbench(root))
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+import random
+import re
+from collections import Counter
+from collections.abc import Callable
+from fractions import Fraction
+
+from psrlm.real.ift import clean_gsm8k_line, gsm8k_lines, with_final_answer
+from psrlm.real.loaders import PerturbedSolution, gsm8k_answer, prmbench_defect
+from psrlm.sets import step_texts
+from psrlm.steps import format_step
+from schemas import EFTRecord, Problem
+
+# What the perturbed step does wrong, by PRMBench's error class.
+PRMBENCH_ERRORS = {
+    "confidence": "asserts a wrong result with unwarranted confidence",
+    "step_contradiction": "contradicts an earlier step",
+    "circular": "assumes what it has to show",
+    "domain_inconsistency": "applies a rule outside the domain where it holds",
+    "counterfactual": "contradicts the facts given or known results",
+    "redundency": "repeats earlier work without making progress",
+    "deception": "hides an error behind plausible-looking reasoning",
+    "missing_condition": "ignores a condition the problem gives",
+}
+
+
+def both_orders(problem_id: str, problem: str, previous: list[str], right: str, wrong: str, pair_id: str,
+                corruption: str, explain: Callable[[bool], str]) -> list[EFTRecord]:
+    """The pair as two records, the right step first (verdict A) and second (verdict B).
+
+    ``explain(a_is_right)`` gives the explanation of the record whose step A is (not) the right one.
+    """
+    records = []
+    for verdict in ("A", "B"):
+        a, b = (right, wrong) if verdict == "A" else (wrong, right)
+        records.append(EFTRecord(
+            id=f"{pair_id}-{verdict}", problem_id=problem_id, problem=problem, previous_steps=previous, step_a=a,
+            step_b=b, verdict=verdict, explanation=explain(verdict == "A"), corruption=corruption, pair_id=pair_id,
+        ))
+    return records
+
+
+# ---- PRMBench -------------------------------------------------------------------------------------
+
+def prmbench_skip_reason(x: PerturbedSolution) -> str | None:
+    """Why ``x`` gives no clean step pair, or None."""
+    if defect := prmbench_defect(x):
+        return defect
+    first = min(x.error_steps) - 1
+    if x.modified_question != x.original_question:
+        return "question modified"
+    if first >= len(x.original_steps):
+        return "no original step at the first error"
+    if x.original_steps[:first] != x.modified_steps[:first]:
+        return "steps before the first error modified"
+    if x.original_steps[first].strip() == x.modified_steps[first].strip():
+        return "first error step unchanged"
+    return None
+
+
+def prmbench_pair(item: PerturbedSolution | dict) -> list[EFTRecord]:
+    """Both orders of the original vs the perturbed step at the first error, or [] (see the reason)."""
+    x = item if isinstance(item, PerturbedSolution) else PerturbedSolution.model_validate(item)
+    if prmbench_skip_reason(x):
+        return []
+    first = min(x.error_steps) - 1
+    error = PRMBENCH_ERRORS.get(x.classification, "is wrong")
+
+    def explain(a_is_right: bool) -> str:
+        if a_is_right:
+            return f"Assistant A's step is right; Assistant B's step {error}."
+        return f"Assistant A's step {error}, so it is wrong."
+
+    # problem_id names the PRM800K problem (several items perturb one solution): split sets by it
+    return both_orders(
+        f"prmbench/{x.idx}", x.problem, step_texts(x.original_steps[:first]),
+        format_step(first + 1, x.original_steps[first]), format_step(first + 1, x.modified_steps[first]),
+        f"eft-{x.id}", f"prmbench_{x.classification}", explain,
+    )
+
+
+def build_prmbench_eft(items: list[PerturbedSolution | dict]) -> tuple[list[EFTRecord], Counter]:
+    """EFT records from PRMBench items, and how many items were skipped for which reason."""
+    records, skipped = [], Counter()
+    for item in items:
+        x = item if isinstance(item, PerturbedSolution) else PerturbedSolution.model_validate(item)
+        if reason := prmbench_skip_reason(x):
+            skipped[reason] += 1
+        else:
+            records.extend(prmbench_pair(x))
+    return records, skipped
+
+
+# ---- GSM8K perturbations --------------------------------------------------------------------------
+
+# <<expression=result>> followed by the result as the text shows it (an integer, not the start of a
+# longer number such as 1,200 or 2.5)
+ANNOTATION = re.compile(r"<<([0-9+\-*/(). ]+)=(-?\d+)>>(-?\d+)(?![\d.,]\d)")
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+
+
+def evaluate(expression: str) -> Fraction | None:
+    """Exact value of a calculator expression (numbers, + - * /, parentheses), or None."""
+    def ev(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return Fraction(str(node.value))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            v = ev(node.operand)
+            return -v if isinstance(node.op, ast.USub) else v
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.left), ev(node.right))
+        raise ValueError("unsupported expression")
+
+    try:
+        return ev(ast.parse(expression.strip(), mode="eval").body)
+    except (ValueError, SyntaxError, ZeroDivisionError, TypeError):
+        return None
+
+
+def checkable_annotations(line: str) -> list[re.Match]:
+    """Annotations of ``line`` whose shown result is their expression's exact integer value."""
+    return [m for m in ANNOTATION.finditer(line)
+            if m.group(2) == m.group(3) and evaluate(m.group(1)) == int(m.group(2))]
+
+
+def wrong_result(result: int, rng: random.Random) -> int:
+    """A nearby wrong result (non-negative when the right one is), as the toy's wrong arithmetic."""
+    spread = max(3, abs(result) // 10)
+    return result + rng.choice([d for d in range(-spread, spread + 1) if d != 0 and (result < 0 or result + d >= 0)])
+
+
+def gsm8k_pair(problem: Problem | dict, rng: random.Random) -> list[EFTRecord]:
+    """Both orders of a reference step against its wrong-result copy, or [] if no step is checkable."""
+    p = problem if isinstance(problem, Problem) else Problem.model_validate(problem)
+    lines = gsm8k_lines(p.solution)
+    candidates = [(k, m) for k, line in enumerate(lines) for m in checkable_annotations(line)]
+    if not candidates:
+        return []
+    k, m = rng.choice(candidates)
+    expression, result = m.group(1).strip(), int(m.group(2))
+    wrong = wrong_result(result, rng)
+    wrong_line = lines[k][: m.start()] + f"<<{expression}={wrong}>>{wrong}" + lines[k][m.end() :]
+    bodies = [clean_gsm8k_line(line) for line in lines]
+    right_body, wrong_body = bodies[k], clean_gsm8k_line(wrong_line)
+    if k == len(lines) - 1:  # the last step states the answer; a wrong result there is the answer
+        answer = gsm8k_answer(p.solution)
+        right_body = with_final_answer(right_body, answer)
+        wrong_body = with_final_answer(wrong_body, str(wrong) if answer == str(result) else answer)
+
+    def explain(a_is_right: bool) -> str:
+        shown = result if a_is_right else wrong
+        return f"Assistant A's step computes {expression} = {shown}, which is {'right' if a_is_right else 'wrong'}."
+
+    return both_orders(p.id, p.problem, step_texts(bodies[:k]), format_step(k + 1, right_body),
+                       format_step(k + 1, wrong_body), f"eft-{p.id}", "wrong_arithmetic", explain)
+
+
+def build_gsm8k_eft(problems: list[Problem | dict], seed: int) -> tuple[list[EFTRecord], Counter]:
+    """One perturbation pair (two records) per GSM8K problem, and the count of problems without one."""
+    rng = random.Random(seed)
+    records, skipped = [], Counter()
+    for p in problems:
+        pair = gsm8k_pair(p, rng)
+        if pair:
+            records.extend(pair)
+        else:
+            skipped["no checkable calculator annotation"] += 1
+    return records, skipped

@@ -1,0 +1,118 @@
+"""The pair analytics report: DuckDB queries (``queries/report_*.sql``) over every iteration's Parquet,
+Polars for shaping, matplotlib for the plots, Markdown for people and CSV for ``dvc plots``.
+
+What it reads the runs through is what the paper reads them through: pairs per iteration, tie rate,
+chosen-minus-rejected score margins, the judge's position flip rate, parse failures, rollbacks, steps
+per solution and mean step length per model (Table 4), accuracy and judge accuracy per model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from psrlm.analytics import query
+
+
+def model_table(metrics: list[Path], answers: list[Path], order: list[str]) -> pl.DataFrame:
+    frame = query("report_models", metrics=metrics, answers=answers)
+    rank = {m: i for i, m in enumerate(order)}
+    return (frame.with_columns(pl.col("model").replace_strict(rank, return_dtype=pl.Int64).alias("generation"))
+            .sort("generation"))
+
+
+def iteration_table(rollouts: Path, order: list[str]) -> pl.DataFrame:
+    frame = query("report_iterations", **{t: str(rollouts / "*" / f"{t}.parquet") for t in ("rounds", "judgments", "paths")})
+    frame = frame.filter(pl.col("iteration").is_in(order))
+    rank = {m: i for i, m in enumerate(order)}
+    return frame.with_columns(pl.col("iteration").replace_strict(rank, return_dtype=pl.Int64).alias("index")).sort("index")
+
+
+def margin_table(pairs: Path, order: list[str]) -> pl.DataFrame:
+    files = sorted(str(p) for p in pairs.glob("*.parquet") if p.stem in order)
+    if not files:
+        return pl.DataFrame(schema={"iteration": pl.String, "margin": pl.Float64, "pairs": pl.Int64})
+    return query("report_margins", pairs=files)
+
+
+def plot_models(models: pl.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    x = models["model"].to_list()
+    ax1.plot(x, models["accuracy"], "o-", label="answer accuracy (held-out)")
+    ax1.plot(x, models["judge_accuracy"], "s-", label="judge accuracy (EFT test)")
+    ax1.axhline(0.5, color="grey", lw=0.8, ls=":")
+    ax1.set_ylim(0, 1)
+    ax1.set_title("Accuracy per model")
+    ax1.legend(fontsize=8)
+    ax2.bar(x, models["steps_per_solution"], color="tab:green", alpha=0.7)
+    ax2.set_ylabel("steps per solution")
+    twin = ax2.twinx()
+    twin.plot(x, models["mean_step_chars"], "o-", color="tab:purple")
+    twin.set_ylabel("mean step length (chars)", color="tab:purple")
+    ax2.set_title("Solutions per model (paper Table 4)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_iterations(its: pl.DataFrame, margins: pl.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(13, 3.8))
+    x = its["iteration"].to_list()
+    ax1.bar(x, its["pairs"], color="tab:blue")
+    ax1.set_title("Preference pairs per iteration")
+    for name, style in (("tie_rate", "o-"), ("flip_rate", "s-"), ("first_position_wins", "^-"), ("path_accuracy", "d-")):
+        ax2.plot(x, its[name].fill_null(0.0), style, label=name.replace("_", " "))
+    ax2.set_ylim(0, 1)
+    ax2.set_title("Self-judge during the search")
+    ax2.legend(fontsize=8)
+    for it in x:
+        m = margins.filter(pl.col("iteration") == it)
+        if m.height:
+            ax3.plot(m["margin"], m["pairs"], "o-", label=it)
+    ax3.set_xlabel("chosen wins - rejected wins")
+    ax3.set_ylabel("pairs")
+    ax3.set_title("Score margins of the pairs")
+    if margins.height:
+        ax3.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(models: pl.DataFrame, its: pl.DataFrame, margins: pl.DataFrame) -> str:
+    def table(frame: pl.DataFrame) -> str:
+        cols = frame.columns
+        rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+        for r in frame.iter_rows():
+            rows.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r) + " |")
+        return "\n".join(rows)
+
+    margin_pivot = (margins.pivot(on="margin", index="iteration", values="pairs", sort_columns=True).fill_null(0)
+                    if margins.height else margins)
+    return "\n\n".join([
+        "# Pair analytics report",
+        "## Per model\nAccuracy on the held-out problems (greedy), judge accuracy on the held-out EFT pairs, "
+        "and the shape of the greedy solutions (steps per solution, mean step length in characters).",
+        table(models.drop("generation")),
+        "![per model](models.png)",
+        "## Per iteration\nThe rollout whose pairs trained that model (M2's pairs come from M1's search). "
+        "tie_rate: share of judged rounds where best and worst scored equal; flip_rate: share of candidate "
+        "pairs judged in both orders whose verdict changes with the order; first_position_wins: share of "
+        "parsed verdicts naming Assistant A (0.5 = no position bias); mean_margin: chosen minus rejected wins.",
+        table(its.drop("index")),
+        "![per iteration](iterations.png)",
+        "## Score margins (pairs per chosen-minus-rejected margin)",
+        table(margin_pivot) if margins.height else "no pairs",
+        "",
+    ])

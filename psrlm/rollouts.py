@@ -1,0 +1,93 @@
+"""One searched batch of problems, start to finish: the model searches step by step, judging its own
+steps, finished problems are persisted as they go (per-problem resume), and the rollout tables
+(every candidate, judgment, round and kept path) are written as Parquet.
+
+Used by the rollout of each iteration (whose rounds become preference pairs) and by test-time search
+on held-out problems (paper Table 5), so both run the same engine with the same params.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from pathlib import Path
+
+import polars as pl
+
+from psrlm.analytics import query
+from psrlm.engine import run_search
+from psrlm.generation import open_generator
+from psrlm.grader import extract_answer, is_equivalent
+from psrlm.params import Params
+from psrlm.prompts import chat_prompt, reasoning_prompt
+from psrlm.search import ProblemSearch, SearchProblem
+from psrlm.shards import ShardStore, fingerprint
+from schemas import Problem, SearchPath
+from schemas.rollout import ROLLOUT_TABLES
+from schemas.table import Row, write_parquet
+
+log = logging.getLogger(__name__)
+
+
+def search_path(state: ProblemSearch) -> SearchPath:
+    steps = state.finished_steps()
+    answer = extract_answer("\n".join(steps), fallback_to_number=False)
+    return SearchPath(problem_id=state.problem.id, steps=steps, answer=answer, gold=state.problem.gold,
+                      correct=is_equivalent(answer, state.problem.gold), n_rounds=state.round,
+                      n_rollbacks=state.rollbacks, stop_reason=state.stop_reason)
+
+
+def rows_of(finished: list[ProblemSearch]) -> dict[str, list]:
+    return {
+        "candidates": [c for s in finished for c in s.candidates],
+        "judgments": [j for s in finished for j in s.judgments],
+        "rounds": [r for s in finished for r in s.rounds],
+        "paths": [search_path(s) for s in finished],
+    }
+
+
+def write_rollout(out: Path, tables: dict[str, list]) -> None:
+    """All tables of one rollout, sorted by problem, written into a temp directory renamed into place."""
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    for name, rows in tables.items():
+        rows = sorted(rows, key=lambda r: r.problem_id if isinstance(r, Row) else r["problem_id"])
+        write_parquet(tmp / f"{name}.parquet", ROLLOUT_TABLES[name], rows)
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+
+
+def rollout(params: Params, name: str, model_dir: Path, problems: list[Problem], out: Path) -> float:
+    """Search ``problems`` with the model in ``model_dir`` into the rollout directory ``out``, resuming
+    from the problems a killed earlier attempt finished. Returns the wall time in seconds."""
+    # everything the searched result depends on; not max_in_flight: with per-request seeds, how
+    # problems are batched does not change what each one samples
+    key = fingerprint(name, params.seed, params.prompts.model_dump(),
+                      params.search.model_dump(exclude={"max_in_flight"}),
+                      params.judge.model_dump(), params.generation.model_dump(), [p.id for p in problems],
+                      files=[f for f in model_dir.iterdir() if f.is_file()])
+    store = ShardStore(out, key, ROLLOUT_TABLES)
+    finished_ids = {p.problem_id for p in store.load()["paths"]}
+    if finished_ids:
+        log.info("%s: resuming, %d of %d problems already searched", name, len(finished_ids), len(problems))
+    started = time.time()
+    generator = open_generator(model_dir, params.generation, seed=params.seed)
+    tokenizer, style = generator.tokenizer, params.prompts.style
+    todo = [SearchProblem(id=p.id, question=p.problem, gold=p.answer,
+                          prompt=chat_prompt(tokenizer, reasoning_prompt(p.problem, style)))
+            for p in problems if p.id not in finished_ids]
+    log.info("%s: %s searches %d problems (w=%d, T=%.2f, judge %s, %s)", name, model_dir.name, len(todo),
+             params.search.width, params.search.temperature, params.judge.mode, params.judge.schedule)
+    engine = run_search(todo, generator, params.search, params.judge, params.search.max_in_flight, style,
+                        params.seed, lambda finished: store.write(rows_of(finished)))
+    generator.close()
+    log.info("%s: %s", name, engine)
+    write_rollout(out, store.load())
+    store.clear()
+    return time.time() - started
+
+
+def rollout_stats(out: Path) -> pl.DataFrame:
+    """One row of search statistics (``queries/rollout_metrics.sql``) over a rollout directory."""
+    return query("rollout_metrics", **{name: out / f"{name}.parquet" for name in ("rounds", "judgments", "paths")})

@@ -1,0 +1,44 @@
+"""The pair analytics report over every iteration and every model.
+
+    python -m stages.report
+
+Writes ``report/report.md`` with PNG plots beside it, and ``models.csv`` / ``iterations.csv`` that
+``dvc plots show`` and ``dvc plots diff`` draw (declared under ``plots`` in dvc.yaml).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+
+from psrlm.params import Params
+from psrlm.report import iteration_table, margin_table, markdown, model_table, plot_iterations, plot_models
+from psrlm.stage import run_stage
+
+log = logging.getLogger("stages.report")
+
+
+def main(params: Params) -> None:
+    models = params.evaluate.models
+    iterations = list(params.iterations)
+    model_frame = model_table([params.metrics_file("eval", m) for m in models],
+                              [params.eval_dir(m) / "answers.jsonl" for m in models], models)
+    its = iteration_table(params.rollout_dir(iterations[0]).parent, iterations)
+    margins = margin_table(params.pairs_file(iterations[0]).parent, iterations)
+    out = params.report_dir()
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    model_frame.write_csv(tmp / "models.csv")
+    its.write_csv(tmp / "iterations.csv")
+    margins.write_csv(tmp / "margins.csv")
+    plot_models(model_frame, tmp / "models.png")
+    plot_iterations(its, margins, tmp / "iterations.png")
+    (tmp / "report.md").write_text(markdown(model_frame, its, margins), encoding="utf-8")
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    log.info("report -> %s", out / "report.md")
+
+
+if __name__ == "__main__":
+    run_stage(main)
