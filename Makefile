@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install repro test params clean-venv
+.PHONY: install repro test params profile clean-venv
 
 $(STAMP): requirements.lock constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -29,6 +29,15 @@ repro: params
 
 test: $(STAMP)
 	PATH=$(BIN):$$PATH PSRLM_NO_PROGRESS=1 $(PY) -m pytest -q tests
+
+# Switch the whole configuration to a profile (profiles/<P>.yaml, validated first), e.g.
+#   make profile P=smollm2-cpu     # SmolLM2-135M on real GSM8K, ~1 h on this CPU
+#   make profile P=qwen2.5-math-7b # the paper's setting (GPU cluster)
+profile: $(STAMP)
+	@test -n "$(P)" || (echo "usage: make profile P=<name>   (one of: $$(ls profiles | sed 's/.yaml//' | tr '\n' ' '))"; exit 2)
+	$(PY) -m psrlm.params profiles/$(P).yaml
+	cp profiles/$(P).yaml params.yaml
+	@echo "params.yaml is now profile $(P); run: make repro"
 
 clean-venv:
 	rm -rf $(VENV)

@@ -63,11 +63,23 @@ class Splits(Strict):
     test: int = Field(ge=1)
 
 
+class RealProblems(Strict):
+    """Real math from local copies (``data_root``, read-only; see its README) or the Hugging Face hub."""
+
+    data_root: str = "../shared/data"
+    train: list[Literal["gsm8k", "math"]] = Field(default=["gsm8k"], min_length=1)  # -> sft + search splits
+    test: Literal["gsm8k", "math", "math500"] = "gsm8k"  # -> test split (test-time search, EFT test)
+    eft: list[Literal["gsm8k", "prmbench"]] = Field(default=["gsm8k"], min_length=1)
+    prmbench_test_share: float = Field(0.2, gt=0, lt=1)  # PRMBench pairs held out for the EFT test split
+    hub: dict[str, str] = {}  # source -> hub data set id, read instead of data_root (needs network)
+
+
 class Problems(Strict):
-    source: Literal["toy"] = "toy"
+    source: Literal["toy", "real"] = "toy"
     seed: int = 1
     splits: Splits
     toy: ToyProblems = ToyProblems()
+    real: RealProblems = RealProblems()
 
 
 class TinyModel(Strict):
@@ -191,6 +203,18 @@ class Evaluate(Strict):
     # uses the search and judge params of the rollouts
     search_models: list[str] = []
     search_limit: int | None = Field(None, ge=1)
+    # lm-eval tasks (folders of psrlm/lm_eval_tasks): toy_arith on the toy test split; the real
+    # benchmarks gsm8k, math_full, math500, gaokao2023en, olympiadbench, aime24, amc23
+    tasks: list[str] = Field(default=["toy_arith"], min_length=1)
+
+    @model_validator(mode="after")
+    def tasks_exist(self):
+        folder = Path(__file__).parent / "lm_eval_tasks"
+        unknown = [t for t in self.tasks if not (folder / t).is_dir()]
+        if unknown:
+            known = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("_"))
+            raise ValueError(f"tasks: unknown lm-eval task(s) {unknown}; known: {known}")
+        return self
 
 
 class Prompts(Strict):
@@ -249,6 +273,15 @@ class Params(Strict):
             raise ValueError(f"evaluate.search_models: {unknown} not in evaluate.models {self.evaluate.models}")
         if self.sets.ift_problems > self.problems.splits.sft or self.sets.eft_train_problems > self.problems.splits.sft:
             raise ValueError("sets: ift_problems and eft_train_problems must not exceed problems.splits.sft")
+        real = self.problems.source == "real"
+        if real and self.model.base is None:
+            raise ValueError("problems.source real needs model.base (a pretrained model); the tiny model "
+                             "is pretrained on toy problems only")
+        if real == ("toy_arith" in self.evaluate.tasks):
+            raise ValueError("evaluate.tasks: toy_arith scores the toy test split; with problems.source real "
+                             "use the benchmark tasks (gsm8k, math500, ...), and only toy_arith with toy")
+        if not real and self.model.base is None and self.problems.splits.pretrain < 1:
+            raise ValueError("problems.splits.pretrain: the tiny model needs pretraining problems (>= 1)")
         if self.sets.eft_test_problems > self.problems.splits.test:
             raise ValueError("sets.eft_test_problems must not exceed problems.splits.test")
         return self

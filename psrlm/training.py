@@ -5,6 +5,12 @@ step-level preference pairs with the reference model M(t). TRL's DPO trainer app
 end-of-sequence to every plain-text chosen and rejected; for a step in the middle of a solution that
 would teach the model to stop after one step, so :class:`StepDPOTrainer` removes it again from every
 step that did not end its solution (``chosen_final``/``rejected_final`` False).
+
+Under ``accelerate launch`` (several GPUs or nodes, DeepSpeed ZeRO-2/3) every process runs the stage.
+Build the trainer config first (:func:`sft_config`, :func:`dpo_config`) and load the models after it:
+with ZeRO-3 enabled, ``from_pretrained`` then partitions the weights while loading instead of every
+process holding the whole model. Pass ``save_to`` so the model is saved through the trainer
+(:func:`save_trained`: ZeRO-3 gathers the shards; only the main process writes).
 """
 
 from __future__ import annotations
@@ -53,6 +59,66 @@ def _common_args(cfg: Train, output_dir: Path, seed: int) -> dict:
     )
 
 
+def is_main_process() -> bool:
+    """Whether this is the process that writes outputs: global rank 0 of a launch by ``accelerate launch``
+    / ``torchrun`` (they set ``RANK``), or a plain single process. Starts no process group."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def sft_config(cfg: Train, output_dir: Path, seed: int):
+    """TRL's SFT config for ``cfg``. Under ZeRO-3, create it before loading the model (see the module doc)."""
+    from trl import SFTConfig
+
+    return _with_deepspeed_comm(SFTConfig(**_common_args(cfg, output_dir, seed), packing=False))
+
+
+def dpo_config(cfg: DPO, output_dir: Path, seed: int):
+    """TRL's DPO config for ``cfg``. Under ZeRO-3, create it before loading the models (see the module doc)."""
+    from trl import DPOConfig
+
+    return _with_deepspeed_comm(DPOConfig(**_common_args(cfg, output_dir, seed), beta=cfg.beta))
+
+
+def _with_deepspeed_comm(args):
+    """Have DeepSpeed's communication layer wrap the process group the config set up. On GPUs accelerate has
+    done so already; on a CPU (``use_cpu``: accelerate's own gloo group) it has not, and ZeRO-3's
+    partitioned loading (``zero.Init`` inside ``from_pretrained``) would then count one process instead of
+    all, and fail on the batch size check (measured with 2 CPU processes)."""
+    if args.deepspeed:
+        import torch.distributed
+
+        _ = args.device  # sets up the distributed state (and the process group of a multi-process launch)
+        if torch.distributed.is_initialized():
+            import deepspeed
+
+            if not deepspeed.comm.is_initialized():
+                deepspeed.init_distributed(dist_backend=torch.distributed.get_backend())
+    return args
+
+
+def save_trained(trainer, tokenizer, out: Path) -> Path:
+    """Write the trained model directory atomically, from however many processes train: every process
+    takes part in ``trainer.save_model`` (under ZeRO-3 it gathers the sharded weights, which needs
+    ``stage3_gather_16bit_weights_on_model_save``), only the main process writes, into a sibling temp
+    directory that it then renames into place. The barriers keep every process in until the rename."""
+    import shutil
+
+    accelerator, out = trainer.accelerator, Path(out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if accelerator.is_main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+    accelerator.wait_for_everyone()
+    trainer.save_model(str(tmp))
+    accelerator.wait_for_everyone()
+    if accelerator.is_main_process:
+        tokenizer.save_pretrained(tmp)
+        (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle of the trainer config: not part of a model
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
+    accelerator.wait_for_everyone()
+    return out
+
+
 def checkpoint_dir(output: Path, *inputs: object, files: list[Path] = ()) -> Path:
     """Where the trainer of the stage writing ``output`` keeps its checkpoints: beside the output (which
     DVC deletes before a rerun), named by a fingerprint of everything the training depends on, so a
@@ -84,15 +150,20 @@ def _summary(trainer, started: float, examples: int) -> dict:
     }
 
 
-def sft(model, tokenizer, records: list[dict], cfg: Train, output_dir: Path, seed: int) -> dict:
-    """Train on ``records`` of ``{"prompt", "completion"}`` (loss on the completion) or ``{"text"}``."""
+def sft(model, tokenizer, records: list[dict], cfg: Train, output_dir: Path, seed: int, *, args=None,
+        save_to: Path | None = None) -> dict:
+    """Train on ``records`` of ``{"prompt", "completion"}`` (loss on the completion) or ``{"text"}``.
+    ``args``: a config from :func:`sft_config` made before the model was loaded (ZeRO-3); ``save_to``:
+    where :func:`save_trained` writes the trained model."""
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTTrainer
 
     started = time.time()
-    args = SFTConfig(**_common_args(cfg, output_dir, seed), packing=False)
+    args = args if args is not None else sft_config(cfg, output_dir, seed)
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tokenizer)
     resumed = _train(trainer)
+    if save_to is not None:
+        save_trained(trainer, tokenizer, save_to)
     return _summary(trainer, started, len(records)) | resumed
 
 
@@ -121,24 +192,32 @@ def strip_eos_from_steps(example: dict, eos_token_id: int) -> dict:
     return example
 
 
-def step_dpo_trainer(model, ref_model, tokenizer, pairs: list[dict], cfg: DPO, output_dir: Path, seed: int):
+def step_dpo_trainer(model, ref_model, tokenizer, pairs: list[dict], cfg: DPO, output_dir: Path, seed: int, *,
+                     args=None):
+    """The step-wise DPO trainer. Under DeepSpeed, TRL wraps ``ref_model`` itself (``prepare_deepspeed``):
+    sharded like the policy under ZeRO-3, a whole frozen copy per process (ZeRO disabled) under ZeRO-2."""
     from datasets import Dataset
-    from trl import DPOConfig, DPOTrainer
+    from trl import DPOTrainer
 
     class StepDPOTrainer(_StepDPOMixin, DPOTrainer):
         pass
 
-    args = DPOConfig(**_common_args(cfg, output_dir, seed), beta=cfg.beta)
+    args = args if args is not None else dpo_config(cfg, output_dir, seed)
     columns = ("prompt", "chosen", "rejected", "chosen_final", "rejected_final")
     dataset = Dataset.from_list([{k: p[k] for k in columns} for p in pairs])
     return StepDPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset, processing_class=tokenizer)
 
 
-def step_dpo(model, ref_model, tokenizer, pairs: list[dict], cfg: DPO, output_dir: Path, seed: int) -> dict:
-    """Step-wise DPO of ``model`` against the frozen ``ref_model`` (M(t)) on step preference pairs."""
+def step_dpo(model, ref_model, tokenizer, pairs: list[dict], cfg: DPO, output_dir: Path, seed: int, *, args=None,
+             save_to: Path | None = None) -> dict:
+    """Step-wise DPO of ``model`` against the frozen ``ref_model`` (M(t)) on step preference pairs.
+    ``args``: a config from :func:`dpo_config` made before the models were loaded (ZeRO-3); ``save_to``:
+    where :func:`save_trained` writes the trained model."""
     started = time.time()
-    trainer = step_dpo_trainer(model, ref_model, tokenizer, pairs, cfg, output_dir, seed)
+    trainer = step_dpo_trainer(model, ref_model, tokenizer, pairs, cfg, output_dir, seed, args=args)
     resumed = _train(trainer)
+    if save_to is not None:
+        save_trained(trainer, tokenizer, save_to)
     out = _summary(trainer, started, len(pairs)) | resumed
     rewards = [h for h in trainer.state.log_history if "rewards/accuracies" in h]
     if rewards:

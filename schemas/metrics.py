@@ -31,6 +31,7 @@ class RolloutMetrics(_Metrics):
 class AnswerEvalRow(Row):
     """One evaluated held-out problem (lm-eval's logged sample, graded by the project's grader)."""
 
+    task: str
     doc_id: int
     problem_id: str
     response: str
@@ -51,9 +52,11 @@ class JudgeEvalRow(Row):
 
 
 class EvalMetrics(_Metrics):
-    """Per model: answer accuracy (lm-eval) and judge accuracy on held-out EFT pairs."""
+    """Per model: answer accuracy (lm-eval; the mean over its tasks, as the paper's Avg) and judge
+    accuracy on held-out EFT pairs."""
 
     accuracy: float
+    tasks: dict[str, float]  # accuracy per lm-eval task
     accuracy_stderr: float
     problems: int
     judge_accuracy: float

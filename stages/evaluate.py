@@ -17,7 +17,22 @@ from schemas import AnswerEvalRow, EFTRecord, EvalMetrics, JudgeEvalRow
 from schemas.table import read_parquet, write_json, write_jsonl, write_parquet
 
 log = logging.getLogger("stages.evaluate")
-TASK = "toy_arith"
+
+
+def summarize_tasks(per_task: dict[str, dict]) -> dict:
+    """One model's answer metrics: accuracy = mean over tasks (the paper's Avg); steps and step length
+    over every solution."""
+    n = sum(s["problems"] for s in per_task.values())
+    mean = sum(s["accuracy"] for s in per_task.values()) / len(per_task)
+    only = next(iter(per_task.values())) if len(per_task) == 1 else None
+    return {
+        "accuracy": mean,
+        "tasks": {t: s["accuracy"] for t, s in per_task.items()},
+        "accuracy_stderr": only["accuracy_stderr"] if only else (mean * (1 - mean) / max(n - 1, 1)) ** 0.5,
+        "problems": n,
+        "mean_steps": sum(s["mean_steps"] * s["problems"] for s in per_task.values()) / n,
+        "mean_step_chars": sum(s["mean_step_chars"] * s["problems"] for s in per_task.values()) / n,
+    }
 
 
 def main(params: Params, model: str) -> None:
@@ -25,8 +40,15 @@ def main(params: Params, model: str) -> None:
         raise ParamsError(f"evaluate: '{model}' is not in evaluate.models {params.evaluate.models}")
     cfg = params.evaluate
     generator = open_generator(params.model_dir(model), params.generation, seed=params.seed, backend=cfg.backend)
-    answers, samples = answer_accuracy(generator, model, TASK, params.problems_file("test"), params.prompts.style,
-                                       cfg.max_gen_tokens, cfg.limit, params.seed)
+    per_task, samples = {}, []
+    for task in cfg.tasks:
+        problems = params.problems_file("test" if task == "toy_arith" else f"bench-{task}")
+        scores, rows = answer_accuracy(generator, model, task, problems, params.prompts.style, cfg.max_gen_tokens,
+                                       cfg.limit, params.seed)
+        per_task[task] = scores
+        samples += [r | {"task": task} for r in rows]
+        log.info("%s on %s: accuracy %.3f (%d problems)", model, task, scores["accuracy"], scores["problems"])
+    answers = summarize_tasks(per_task)
     eft = read_parquet(params.set_file("eft_test"), EFTRecord)
     if cfg.limit:
         eft = eft[: 2 * cfg.limit]

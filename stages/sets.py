@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import logging
+import random
 from collections import Counter
 
 from psrlm.params import Params
@@ -17,14 +18,46 @@ from schemas.table import read_jsonl, write_parquet
 log = logging.getLogger("stages.sets")
 
 
+def real_sets(params: Params, sft_split: list[Problem], test_split: list[Problem]) -> tuple[list, list, list]:
+    """IFT from real reference solutions; EFT from GSM8K perturbations (a calculator annotation proves
+    the changed step wrong) and PRMBench (original vs modified step at the first error)."""
+    from psrlm.real import eft, ift
+    from psrlm.real.loaders import load_prmbench
+
+    cfg, real = params.sets, params.problems.real
+    eft_train, eft_test, skipped = [], [], Counter()
+    if "gsm8k" in real.eft:
+        records, why = eft.build_gsm8k_eft(sft_split[-cfg.eft_train_problems :], params.seed)
+        eft_train += records
+        skipped += why
+        records, why = eft.build_gsm8k_eft(test_split[: cfg.eft_test_problems], params.seed + 1)
+        eft_test += records
+        skipped += why
+    if "prmbench" in real.eft:
+        items = load_prmbench(real.data_root)
+        random.Random(params.seed).shuffle(items)
+        held_out = max(1, round(len(items) * real.prmbench_test_share))
+        records, why = eft.build_prmbench_eft(items[held_out:])
+        eft_train += records
+        skipped += why
+        records, why = eft.build_prmbench_eft(items[:held_out])
+        eft_test += records
+        skipped += why
+    log.info("EFT items skipped: %s", dict(skipped))
+    return ift.build_ift(sft_split[: cfg.ift_problems]), eft_train, eft_test
+
+
 def main(params: Params) -> None:
     cfg = params.sets
     sft_split = read_jsonl(params.problems_file("sft"), Problem)
     test_split = read_jsonl(params.problems_file("test"), Problem)
-    ift = build_ift(sft_split[: cfg.ift_problems])
-    # EFT train takes the last problems of the sft split so that it overlaps IFT only when it must
-    eft_train = build_eft(sft_split[-cfg.eft_train_problems :], cfg.corruptions, params.seed, params.problems.toy)
-    eft_test = build_eft(test_split[: cfg.eft_test_problems], cfg.corruptions, params.seed + 1, params.problems.toy)
+    if params.problems.source == "real":
+        ift, eft_train, eft_test = real_sets(params, sft_split, test_split)
+    else:
+        ift = build_ift(sft_split[: cfg.ift_problems])
+        # EFT train takes the last problems of the sft split so that it overlaps IFT only when it must
+        eft_train = build_eft(sft_split[-cfg.eft_train_problems :], cfg.corruptions, params.seed, params.problems.toy)
+        eft_test = build_eft(test_split[: cfg.eft_test_problems], cfg.corruptions, params.seed + 1, params.problems.toy)
     write_parquet(params.set_file("ift"), IFTRecord, ift)
     write_parquet(params.set_file("eft_train"), EFTRecord, eft_train)
     write_parquet(params.set_file("eft_test"), EFTRecord, eft_test)

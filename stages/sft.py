@@ -1,6 +1,9 @@
 """M1, the cold start: supervised fine-tuning of M0 on IFT + EFT.
 
     python -m stages.sft
+    accelerate launch --config_file configs/accelerate/zero3-1node-8gpu.yaml -m stages.sft   # (launch.train)
+
+Under ``accelerate launch`` every process runs this; only the main one writes the model and metrics.
 """
 
 from __future__ import annotations
@@ -8,11 +11,11 @@ from __future__ import annotations
 import logging
 import shutil
 
-from psrlm.modeling import load_model, save_model
+from psrlm.modeling import load_model
 from psrlm.params import Params
 from psrlm.prompts import chat_prompt, judge_prompt, judge_target, reasoning_prompt
 from psrlm.stage import run_stage
-from psrlm.training import checkpoint_dir, sft
+from psrlm.training import checkpoint_dir, is_main_process, sft, sft_config
 from schemas import EFTRecord, IFTRecord
 from schemas.table import read_parquet, write_json
 
@@ -29,20 +32,22 @@ def eft_example(tokenizer, r: EFTRecord, style: str, mode: str) -> dict:
 
 
 def main(params: Params) -> None:
+    out = params.model_dir("m1")
+    checkpoints = checkpoint_dir(out, params.sft.model_dump(), params.seed, params.prompts.style, params.judge.mode,
+                                 files=[*sorted(params.model_dir("m0").iterdir()), params.set_file("ift"),
+                                        params.set_file("eft_train")])
+    args = sft_config(params.sft, checkpoints, params.seed)  # before loading: ZeRO-3 partitions while loading
     model, tokenizer = load_model(params.model_dir("m0"))
     ift = read_parquet(params.set_file("ift"), IFTRecord)
     eft = read_parquet(params.set_file("eft_train"), EFTRecord)
     style = params.prompts.style
     records = [ift_example(tokenizer, r, style) for r in ift] + [eft_example(tokenizer, r, style, params.judge.mode) for r in eft]
     log.info("SFT of M0 on %d IFT + %d EFT examples", len(ift), len(eft))
-    out = params.model_dir("m1")
-    checkpoints = checkpoint_dir(out, records, params.sft.model_dump(), params.seed,
-                                 files=sorted(params.model_dir("m0").iterdir()))
-    metrics = sft(model, tokenizer, records, params.sft, checkpoints, params.seed)
-    save_model(model, tokenizer, out)
-    shutil.rmtree(checkpoints, ignore_errors=True)
-    write_json(params.metrics_file("train", "m1"), metrics | {"ift": len(ift), "eft": len(eft)})
-    log.info("M1 -> %s (%s)", params.model_dir("m1"), metrics)
+    metrics = sft(model, tokenizer, records, params.sft, checkpoints, params.seed, args=args, save_to=out)
+    if is_main_process():
+        shutil.rmtree(checkpoints, ignore_errors=True)
+        write_json(params.metrics_file("train", "m1"), metrics | {"ift": len(ift), "eft": len(eft)})
+        log.info("M1 -> %s (%s)", out, metrics)
 
 
 if __name__ == "__main__":

@@ -76,9 +76,13 @@ def test_temperature_change_reruns_rollouts_and_what_follows_only(project):
     # the stages whose own inputs changed: the rollouts, and test-time search (it searches with the same params)
     assert stages_run(project, "--dry") == {"rollout@m2", "rollout@m3", "test_search@m3"}
     pairs_before = {it: (project / f"data/pairs/{it}.parquet").read_bytes() for it in ("m2", "m3")}
+    metrics = sorted((project / "data" / "metrics").glob("[er]*/*.json"))  # eval/, rollout/: what summary reads
+    metrics_before = [m.read_bytes() for m in metrics]
     rerun = stages_run(project)  # and, for real, what follows them
-    assert {"rollout@m2", "pairs@m2", "rollout@m3", "pairs@m3", "summary"} <= rerun
+    assert {"rollout@m2", "pairs@m2", "rollout@m3", "pairs@m3", "test_search@m3"} <= rerun
     for it in ("m2", "m3"):  # DPO reruns when its pairs changed (an untrained smoke model may find none)
         changed = (project / f"data/pairs/{it}.parquet").read_bytes() != pairs_before[it]
         assert not changed or f"dpo@{it}" in rerun
+    # the summary reruns when a metric it reads changed (with an untrained smoke model they may not)
+    assert ([m.read_bytes() for m in metrics] == metrics_before) or "summary" in rerun
     assert not rerun & {"problems", "base_model", "sets", "sft", "evaluate@m0", "evaluate@m1"}
