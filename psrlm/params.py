@@ -221,6 +221,14 @@ class Prompts(Strict):
     style: Literal["paper", "compact"] = "paper"  # a folder of templates in psrlm/prompts
 
 
+class Launch(Strict):
+    """How the training stages (base_model, sft, dpo) are started: the command before ``-m stages.<name>``.
+    ``python`` runs one process; ``accelerate launch --config_file configs/accelerate/<file>.yaml`` runs
+    one per GPU (and node), with the DeepSpeed config named by each trainer's ``deepspeed``."""
+
+    train: str = Field("python", min_length=1)
+
+
 class Params(Strict):
     seed: int = 0
     paths: Paths = Paths()
@@ -235,6 +243,7 @@ class Params(Strict):
     judge: Judge = Judge()
     iterations: dict[str, Iteration]
     dpo: DPO
+    launch: Launch = Launch()
     evaluate: Evaluate
 
     @model_validator(mode="after")

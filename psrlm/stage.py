@@ -35,7 +35,8 @@ def run_stage(work: Callable[..., None]) -> None:
         spec = getattr(sys.modules["__main__"], "__spec__", None)  # python -m stages.<name>
         module = spec.name if spec else work.__module__
         name = "-".join([module.rsplit(".", 1)[-1], *sys.argv[1:]])
-        write_json(params.metrics_file("timing", name), {"seconds": round(time.time() - started, 1)})
+        if int(os.environ.get("RANK", "0")) == 0:  # under `accelerate launch`, the main process alone writes
+            write_json(params.metrics_file("timing", name), {"seconds": round(time.time() - started, 1)})
     except (ParamsError, ArtifactError, FileNotFoundError) as err:
         log.error("%s", err)
         sys.exit(2)

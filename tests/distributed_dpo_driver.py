@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--deepspeed", required=True, help="a DeepSpeed JSON config")
     parser.add_argument("--out", required=True, type=Path)
     parser.add_argument("--steps", type=int, default=3)
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32")
     cli = parser.parse_args()
 
     from accelerate import PartialState
@@ -61,7 +62,7 @@ def main() -> None:
         save_model(model, tokenizer, initial)
 
     cfg = DPO(learning_rate=1e-2, max_steps=cli.steps, batch_size=2, logging_steps=1, save_steps=0,
-              deepspeed=cli.deepspeed)
+              precision=cli.precision, deepspeed=cli.deepspeed)
     args = dpo_config(cfg, cli.out / "checkpoints", seed=0)  # before loading: ZeRO-3 partitions while loading
     state = PartialState()
     state.wait_for_everyone()  # the initial model is written

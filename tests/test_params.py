@@ -1,6 +1,7 @@
 """Invalid params fail before any work, with a message that names the field."""
 
 import copy
+from pathlib import Path
 
 import pytest
 import yaml
@@ -73,3 +74,12 @@ def test_stage_exits_with_message_before_work(tmp_path, monkeypatch):
     assert proc.returncode == 2
     assert "search.width" in proc.stderr
     assert not (tmp_path / "data").exists()  # no work was done
+
+
+def test_params_yaml_is_the_tiny_cpu_profile():
+    """The embedded default lives twice: params.yaml (what DVC reads) and profiles/tiny-cpu.yaml (what
+    `make profile P=tiny-cpu` restores). Edit both, or switch back with that command."""
+    root = Path(__file__).resolve().parents[1]
+    assert (root / "params.yaml").read_text() == (root / "profiles" / "tiny-cpu.yaml").read_text()
+    for profile in sorted((root / "profiles").glob("*.yaml")):
+        load_params(profile)  # every profile validates
