@@ -78,23 +78,28 @@ def write_parquet(path: str | Path, model: type[R], rows: Iterable[R | dict]) ->
     return len(validated)
 
 
-def read_parquet(path: str | Path, model: type[R]) -> list[R]:
-    """Read ``path`` and validate every row as ``model``."""
-    frame = read_frame(path, model)
-    out = []
-    seen: dict[Any, int] = {}
-    for i, record in enumerate(frame.iter_rows(named=True)):
+def _validated(model: type[R], records: Iterable[tuple[str, str, dict]]) -> list[R]:
+    """Validate ``(where, short where, record)`` triples as ``model``, checking ``model.unique_key``."""
+    out: list[R] = []
+    seen: dict[Any, str] = {}
+    for where, short, record in records:
         try:
             row = model.model_validate(record)
         except ValidationError as err:
-            raise ArtifactError(_format_error(f"{path}: row {i}", err)) from None
+            raise ArtifactError(_format_error(where, err)) from None
         if model.unique_key:
             key = getattr(row, model.unique_key)
             if key in seen:
-                raise ArtifactError(f"{path}: row {i}: duplicate {model.unique_key} {key!r} (first at row {seen[key]})")
-            seen[key] = i
+                raise ArtifactError(f"{where}: duplicate {model.unique_key} {key!r} (first at {seen[key]})")
+            seen[key] = short
         out.append(row)
     return out
+
+
+def read_parquet(path: str | Path, model: type[R]) -> list[R]:
+    """Read ``path`` and validate every row as ``model``."""
+    frame = read_frame(path, model)
+    return _validated(model, ((f"{path}: row {i}", f"row {i}", r) for i, r in enumerate(frame.iter_rows(named=True))))
 
 
 def read_frame(path: str | Path, model: type[Row]) -> pl.DataFrame:
@@ -146,19 +151,7 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
 
 
 def read_jsonl(path: str | Path, model: type[R]) -> list[R]:
-    out = []
-    seen: dict[Any, int] = {}
-    for lineno, obj in iter_jsonl(path):
-        try:
-            row = model.model_validate(obj)
-        except ValidationError as err:
-            raise ArtifactError(_format_error(f"{path}:{lineno}", err)) from None
-        if model.unique_key:
-            key = getattr(row, model.unique_key)
-            if key in seen:
-                raise ArtifactError(f"{path}:{lineno}: duplicate {model.unique_key} {key!r} (first at line {seen[key]})")
-            seen[key] = lineno
-        out.append(row)
+    out = _validated(model, ((f"{path}:{n}", f"line {n}", obj) for n, obj in iter_jsonl(path)))
     if not out:
         raise ArtifactError(f"{path}: no records (empty file)")
     return out

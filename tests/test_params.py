@@ -81,5 +81,17 @@ def test_params_yaml_is_the_tiny_cpu_profile():
     `make profile P=tiny-cpu` restores). Edit both, or switch back with that command."""
     root = Path(__file__).resolve().parents[1]
     assert (root / "params.yaml").read_text() == (root / "profiles" / "tiny-cpu.yaml").read_text()
+    default = yaml.safe_load((root / "params.yaml").read_text())
     for profile in sorted((root / "profiles").glob("*.yaml")):
         load_params(profile)  # every profile validates
+        # and names every key the default does (dvc.yaml reads keys such as evaluate.tasks by name)
+        assert not key_paths(default) - key_paths(yaml.safe_load(profile.read_text())), profile.name
+
+
+def key_paths(d: dict, prefix: str = "") -> set[str]:
+    out = set()
+    for k, v in d.items():
+        out.add(prefix + k)
+        if isinstance(v, dict) and k != "iterations":
+            out |= key_paths(v, f"{prefix}{k}.")
+    return out
