@@ -21,6 +21,8 @@ from fractions import Fraction
 from functools import lru_cache
 
 log = logging.getLogger(__name__)
+# math-verify warns once that its signal-based timeout is off: we bound the cost ourselves (too_costly)
+logging.getLogger("math_verify").setLevel(logging.ERROR)
 
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?|-?\.\d+")
 _FRAC = re.compile(r"^\\[dt]?frac\{(-?\d+)\}\{(-?\d+)\}$|^\\[dt]?frac(\d)(\d)$")

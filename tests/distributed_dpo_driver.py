@@ -30,9 +30,10 @@ def preference_pairs(tokenizer) -> list[dict]:
         first = f"Step 1: {a} + {b} = {a + b}."
         pairs.append(dict(prompt=prompt, chosen=first, rejected=f"Step 1: {a} + {b} = {a + b + 1}.",
                           chosen_final=False, rejected_final=False))
+        total = 2 * (a + b)
         pairs.append(dict(prompt=prompt + first + "\n",
-                          chosen=f"Step 2: {a + b} * 2 = {2 * (a + b)}. The answer is \\boxed{{{2 * (a + b)}}}.",
-                          rejected=f"Step 2: {a + b} * 2 = {2 * (a + b) + 2}.", chosen_final=True, rejected_final=False))
+                          chosen=f"Step 2: {a + b} * 2 = {total}. The answer is \\boxed{{{total}}}.",
+                          rejected=f"Step 2: {a + b} * 2 = {total + 2}.", chosen_final=True, rejected_final=False))
     return pairs
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -170,25 +169,34 @@ def test_step_dpo_under_accelerate_deepspeed_on_two_cpu_processes(zero, tmp_path
 
 
 @pytest.mark.pipeline
-def test_dpo_stage_under_accelerate_zero3(project, tmp_path):
+def test_dpo_stage_under_accelerate_zero3(tiny_lm, tmp_path):
     """``stages.dpo`` itself, launched as ``launch.train`` would launch it: 2 processes, ZeRO-3 (config
     first, partitioned loading, TRL's sharded reference model), the main process alone writing."""
-    from psrlm.modeling import load_model
+    from psrlm.modeling import load_model, save_model
+    from schemas import PreferencePair
+    from schemas.table import write_parquet
+    from tests.distributed_dpo_driver import preference_pairs
 
-    params = yaml.safe_load((project / "params.yaml").read_text())
+    model, tokenizer = tiny_lm
     models = tmp_path / "models"
-    shutil.copytree(project / "data" / "models" / "m1", models / "m1")
-    params["paths"] |= {"models": str(models), "pairs": str(project / "data" / "pairs"),
-                        "metrics": str(tmp_path / "metrics")}
-    params["dpo"] |= {"max_steps": 2, "batch_size": 2, "logging_steps": 1, "deepspeed": "configs/deepspeed/zero3.json"}
+    save_model(model, tokenizer, models / "m1")
+    provenance = dict(chosen_wins=2, rejected_wins=0, round=0, n_distinct=2, model="m1")
+    write_parquet(tmp_path / "pairs" / "m2.parquet", PreferencePair,
+                  [p | provenance | {"problem_id": f"p{i // 2}", "position": i % 2}
+                   for i, p in enumerate(preference_pairs(tokenizer))])
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["paths"] |= {"models": str(models), "pairs": str(tmp_path / "pairs"), "metrics": str(tmp_path / "metrics")}
+    params["dpo"] |= {"max_steps": 2, "batch_size": 2, "logging_steps": 1, "save_steps": 0,
+                      "deepspeed": "configs/deepspeed/zero3.json"}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (tmp_path / "configs").symlink_to(ROOT / "configs")
+
     proc = accelerate_launch(ROOT / "configs/accelerate/zero3-cpu-2proc.yaml", ["-m", "stages.dpo", "m2"], cwd=tmp_path)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-6000:]
     metrics = json.loads((tmp_path / "metrics" / "train" / "m2.json").read_text())
-    assert metrics["trained"] and metrics["steps"] == 2
+    assert metrics["trained"] and metrics["steps"] == 2 and metrics["pairs"] == 8
     assert (tmp_path / "metrics" / "timing" / "dpo-m2.json").is_file()
     assert not list(models.glob(".m2.*"))  # checkpoints and the temp directory are gone
     m2, _ = load_model(models / "m2")
     m1, _ = load_model(models / "m1")
-    assert max_difference(m2, m1) > 0 and all(torch.isfinite(p).all() for p in m2.parameters())
+    assert max_difference(m2, m1) > 1e-4 and all(torch.isfinite(p).all() for p in m2.parameters())
