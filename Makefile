@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install repro test params profile clean-venv
+.PHONY: install repro test params profile exps clean-venv
 
 $(STAMP): requirements.lock constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -38,6 +38,11 @@ profile: $(STAMP)
 	$(PY) -m psrlm.params profiles/$(P).yaml
 	cp profiles/$(P).yaml params.yaml
 	@echo "params.yaml is now profile $(P); run: make repro"
+
+# Compare experiments (dvc exp run -S ...): the per-model columns of summary.json and the search knobs.
+exps: $(STAMP)
+	PATH=$(BIN):$$PATH dvc exp show --no-pager --md --drop '.*' \
+	  --keep '^Experiment$$|^m[0-9]+\.(accuracy|judge_accuracy|pairs|search_accuracy)$$|^search\.(width|temperature)$$|^judge\.mode$$'
 
 clean-venv:
 	rm -rf $(VENV)

@@ -37,6 +37,7 @@ class HFGenerator:
 
     def _generate(self, prompts: list[str], sampling: Sampling, desc: str | None) -> list[list[Completion]]:
         import torch
+        from transformers import StoppingCriteriaList
 
         results: list[list[Completion]] = []
         eos = self.tokenizer.eos_token_id
@@ -56,7 +57,8 @@ class HFGenerator:
             else:
                 kwargs.update(do_sample=False)
             if sampling.stop:
-                kwargs.update(stop_strings=list(sampling.stop), tokenizer=self.tokenizer)
+                stop = StopOnNewText(self.tokenizer, sampling.stop, enc["input_ids"].shape[1])
+                kwargs.update(stopping_criteria=StoppingCriteriaList([stop]))
             with torch.no_grad():
                 out = self.model.generate(**enc, **kwargs)
             new = out[:, enc["input_ids"].shape[1] :]
@@ -96,3 +98,29 @@ class HFGenerator:
 
     def close(self) -> None:
         del self.model
+
+
+def _stopping_criteria_base():
+    from transformers import StoppingCriteria
+
+    return StoppingCriteria
+
+
+class StopOnNewText(_stopping_criteria_base()):
+    """Stops a sequence once its *generated* text holds a stop string.
+
+    transformers' own ``stop_strings`` also matches across the prompt boundary: a prompt ending in a
+    newline followed by a generated ``Step `` already matches ``"\nStep "``, which ended every step
+    after two tokens.
+    """
+
+    def __init__(self, tokenizer, stops: tuple[str, ...], prompt_length: int):
+        self.tokenizer, self.stops, self.prompt_length = tokenizer, tuple(stops), prompt_length
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_length :], skip_special_tokens=True)
+        return torch.tensor([any(s in t for s in self.stops) for t in texts], dtype=torch.bool,
+                            device=input_ids.device)
+
