@@ -31,7 +31,7 @@ test: $(STAMP)
 	PATH=$(BIN):$$PATH PSRLM_NO_PROGRESS=1 $(PY) -m pytest -q tests
 
 # Switch the whole configuration to a profile (profiles/<P>.yaml, validated first), e.g.
-#   make profile P=smollm2-cpu     # SmolLM2-135M on real GSM8K, ~1 h on this CPU
+#   make profile P=smollm2-cpu     # SmolLM2-135M on real GSM8K, an hour or two on this CPU
 #   make profile P=qwen2.5-math-7b # the paper's setting (GPU cluster)
 profile: $(STAMP)
 	@test -n "$(P)" || (echo "usage: make profile P=<name>   (one of: $$(ls profiles | sed 's/.yaml//' | tr '\n' ' '))"; exit 2)
