@@ -4,8 +4,8 @@ searched step of the knockout vs the round-robin schedule.
 
     python -m benchmarks.rollout_speed --model data/models/m1 --problems 24
 
-Prints searched steps per second for (a) the engine (all problems in flight, one generation call per
-phase, prefix caching) and (b) the naive loop (one problem at a time, one HF ``generate`` per
+Prints searched steps per second for (a) the engine (all problems in flight in one request stream,
+prefix caching) and (b) the naive loop (one problem at a time, one HF ``generate`` per
 candidate and per judge call), their ratio, peak memory, and ends with one line:
 ``speedup_vs_naive=<x> direct_vs_explain=<y> knockout_vs_round_robin=<z>``.
 """
@@ -18,7 +18,7 @@ import resource
 import time
 
 from psrlm.engine import run_search
-from psrlm.generation import open_generator
+from psrlm.generation import BatchedStream, open_generator
 from psrlm.generation.hf_backend import HFGenerator
 from psrlm.judge import judge_batch
 from psrlm.params import Judge, load_params
@@ -29,7 +29,7 @@ from schemas import Problem
 from schemas.table import read_jsonl
 
 
-class OneCallAtATime:
+class OneCallAtATime(BatchedStream):
     """The naive baseline: every sample and every judge call is its own HF ``generate``."""
 
     def __init__(self, hf: HFGenerator):
@@ -86,11 +86,20 @@ def main() -> None:
     ap.add_argument("--model", default="data/models/m1")
     ap.add_argument("--problems", type=int, default=24)
     ap.add_argument("--width", type=int, default=6, help="search width w (paper: 6)")
+    ap.add_argument("--judge-mode", choices=["explain", "direct"], default="explain", help="in the search (paper: explain)")
+    ap.add_argument("--schedule", choices=["round_robin", "knockout"], default="round_robin",
+                    help="in the search (paper: round_robin)")
+    ap.add_argument("--orders", choices=["both", "one"], default="both", help="in the search (paper: both)")
     ap.add_argument("--judge-prompts", type=int, default=256)
     args = ap.parse_args()
 
+    # the profile's model, prompts and limits; the paper's search and judge unless told otherwise
     params = load_params()
-    params = params.model_copy(update={"search": params.search.model_copy(update={"width": args.width})})
+    params = params.model_copy(update={
+        "search": params.search.model_copy(update={"width": args.width}),
+        "judge": params.judge.model_copy(update={"mode": args.judge_mode, "schedule": args.schedule,
+                                                 "orders": args.orders}),
+    })
     problems = read_jsonl(params.problems_file("search"), Problem)[: args.problems]
 
     start = time.perf_counter()
@@ -98,7 +107,8 @@ def main() -> None:
     engine_start = time.perf_counter() - start
     steps_e, secs_e, stats_e = search(engine, problems, params, in_flight=len(problems))
     print(f"engine (vLLM, {len(problems)} in flight): {steps_e} searched steps in {secs_e:.1f} s = "
-          f"{steps_e / secs_e:.2f} steps/s; {stats_e.judge_calls} judge calls (engine start {engine_start:.0f} s)")
+          f"{steps_e / secs_e:.2f} steps/s; {stats_e.judge_calls} judge calls, {stats_e.collects} wake-ups "
+          f"(engine start {engine_start:.0f} s)")
 
     # judge cost per comparison, same prompts, same engine
     rng = random.Random(0)

@@ -1,10 +1,12 @@
-"""The batched search engine: every problem in flight advances together.
+"""The batched search engine: every problem in flight advances on its own, all in one stream.
 
-Each round makes two generation calls for the whole batch: one samples the w candidates of every
-problem's current step, one carries every judge prompt of that round. Prompts put the shared part
-first (problem + steps so far), so the backend's prefix cache serves it once. Problems that finish
-leave the batch and waiting ones join (continuous batching at the level of the search), with at
-most ``max_in_flight`` problems in flight.
+A problem asks for its w candidates; as soon as they are in, it asks for its judge calls (one phase
+of its schedule at a time), then for the next step's candidates, while every other problem does the
+same: the backend's scheduler decodes all of it together (continuous batching across problems and
+phases: no round waits for the slowest problem's candidates). Prompts put the shared part first
+(problem + steps so far), so the backend's prefix cache serves it once. Problems that finish leave
+and waiting ones join, with at most ``max_in_flight`` problems in flight. What each problem samples
+depends only on its own seeds, never on what it was batched with.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from collections import deque
 from dataclasses import dataclass
 from collections.abc import Callable, Iterable
 
-from psrlm.generation import Generator, Sampling, request_seed
+from psrlm.generation import Generator, Request, Sampling, request_seed
 from psrlm.params import Judge, Search
 from psrlm.progress import progress
-from psrlm.judge import judge_batch
+from psrlm.judge import Verdict, judge_requests, verdict_of
 from psrlm.prompts import judge_prompt
 from psrlm.search import ProblemSearch, SearchProblem
 from psrlm.steps import NEXT_STEP_STOP
@@ -33,11 +35,11 @@ def candidate_sampling(cfg: Search) -> Sampling:
 
 @dataclass
 class EngineStats:
-    rounds: int = 0
+    rounds: int = 0  # search rounds decided (one per step tried, over all problems)
     candidate_calls: int = 0
     judge_calls: int = 0
-    sampling_seconds: float = 0.0
-    judging_seconds: float = 0.0
+    collects: int = 0  # times the engine woke up to finished requests
+    seconds: float = 0.0
 
 
 def run_search(
@@ -50,47 +52,73 @@ def run_search(
     seed: int,
     on_finished: Callable[[list[ProblemSearch]], None],
     total: int | None = None,
+    flush_seconds: float = 5.0,
 ) -> EngineStats:
-    """Search every problem; after each round ``on_finished`` receives the problems that round finished
-    (so a caller can persist them: per-problem resume)."""
+    """Search every problem; ``on_finished`` receives finished problems in groups, at most
+    ``flush_seconds`` after they finish (so a caller can persist them: per-problem resume)."""
     queue = deque(problems)
-    active: list[ProblemSearch] = []
+    active: dict[str, ProblemSearch] = {}
+    verdicts: dict[str, list[Verdict | None]] = {}  # the judge phase each problem waits on
+    finished: list[ProblemSearch] = []
     bar = progress(desc="searching", total=total if total is not None else len(queue), unit="problem")
     stats = EngineStats()
-    while queue or active:
-        while queue and len(active) < max_in_flight:
-            active.append(ProblemSearch(queue.popleft(), search, judge.orders, judge.schedule))
-        started = time.perf_counter()
-        seeds = [request_seed(seed, s.problem.id, s.round) for s in active]
-        outs = generator.generate([s.prompt() for s in active], candidate_sampling(search), seeds=seeds)
-        stats.sampling_seconds += time.perf_counter() - started
-        stats.candidate_calls += len(active)
-        pending = [(s, s.take_candidates(o)) for s, o in zip(active, outs)]
-        pending = [(s, calls) for s, calls in pending if calls]
-        while pending:  # one judge batch per phase (round robin: one phase; knockout: ~log2 w)
-            judge_prompts = []
-            for s, calls in pending:
-                previous = s.finished_steps()
-                for a, b in calls:
-                    judge_prompts.append(judge_prompt(s.problem.question, previous, s.candidate_text(a),
-                                                      s.candidate_text(b), prompt_style))
-            started = time.perf_counter()
-            verdicts = judge_batch(generator, judge_prompts, judge)
-            stats.judging_seconds += time.perf_counter() - started
-            stats.judge_calls += len(judge_prompts)
-            k, still = 0, []
-            for s, calls in pending:
-                more = s.take_verdicts(verdicts[k : k + len(calls)])
-                k += len(calls)
-                if more:
-                    still.append((s, more))
-            pending = still
+    sampling = candidate_sampling(search)
+    started = last_flush = time.perf_counter()
+
+    def sample(s: ProblemSearch) -> None:
+        stats.candidate_calls += 1
+        generator.submit([Request(key=(s.problem.id, -1), prompt=s.prompt(), sampling=sampling,
+                                  seed=request_seed(seed, s.problem.id, s.round))])
+
+    def ask(s: ProblemSearch, calls: list[tuple[int, int]]) -> None:
+        """Judge ``calls`` (one phase of the schedule) or, with none left, close the round."""
+        if calls:
+            previous = s.finished_steps()
+            texts = [judge_prompt(s.problem.question, previous, s.candidate_text(a), s.candidate_text(b),
+                                  prompt_style) for a, b in calls]
+            verdicts[s.problem.id] = [None] * len(calls)
+            stats.judge_calls += len(calls)
+            generator.submit(judge_requests(generator.tokenizer, texts, judge,
+                                            keys=[(s.problem.id, k) for k in range(len(calls))]))
+            return
         stats.rounds += 1
-        finished = [s for s in active if s.done]
-        if finished:
+        if s.done:
+            finished.append(active.pop(s.problem.id))
+        else:
+            sample(s)
+
+    def admit() -> None:
+        while queue and len(active) < max_in_flight:
+            s = ProblemSearch(queue.popleft(), search, judge.orders, judge.schedule, judge.average_orders)
+            active[s.problem.id] = s
+            sample(s)
+
+    admit()
+    while active:
+        done = generator.collect()
+        if not done:
+            raise RuntimeError(f"{len(active)} problems in flight but no request pending")
+        stats.collects += 1
+        for request, result in done:
+            problem_id, k = request.key
+            s = active[problem_id]
+            if k == -1:  # its candidates
+                ask(s, s.take_candidates(result))
+                continue
+            phase = verdicts[problem_id]
+            phase[k] = verdict_of(result)
+            if all(v is not None for v in phase):
+                del verdicts[problem_id]
+                ask(s, s.take_verdicts(phase))
+        if finished and (not active or time.perf_counter() - last_flush >= flush_seconds):
             on_finished(finished)
             bar.update(len(finished))
-        active = [s for s in active if not s.done]
-        bar.set_postfix(rounds=stats.rounds, in_flight=len(active), judge_calls=stats.judge_calls)
+            finished, last_flush = [], time.perf_counter()
+        admit()
+        bar.set_postfix(rounds=stats.rounds, in_flight=len(active), judge_calls=stats.judge_calls, refresh=False)
+    if finished:
+        on_finished(finished)
+        bar.update(len(finished))
     bar.close()
+    stats.seconds = time.perf_counter() - started
     return stats

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from psrlm.generation import Generator, Sampling
+from psrlm.generation import Generator, Request, Result, Sampling
 from psrlm.params import Judge
 from psrlm.prompts import VERDICT_PREFIX, chat_prompt, parse_verdict, verdict_token_ids
 
@@ -22,19 +22,35 @@ class Verdict:
     p_a: float | None  # direct mode: P(A) / (P(A) + P(B))
 
 
+def judge_requests(tokenizer, user_prompts: list[str], cfg: Judge, keys: list) -> list[Request]:
+    """The generation requests of rendered judge prompts (user message text), one per comparison."""
+    prompts = [chat_prompt(tokenizer, u) for u in user_prompts]
+    if cfg.mode == "direct":
+        if not prompts:
+            return []
+        choice = verdict_token_ids(tokenizer, prompts[0])
+        return [Request(key=k, prompt=p + VERDICT_PREFIX, choice=choice) for k, p in zip(keys, prompts)]
+    sampling = Sampling(n=1, temperature=cfg.temperature, max_tokens=cfg.max_tokens)
+    return [Request(key=k, prompt=p, sampling=sampling) for k, p in zip(keys, prompts)]
+
+
+def verdict_of(result: Result) -> Verdict:
+    """The verdict of one judge request's result: P(A) (direct) or the decoded output (explain)."""
+    if isinstance(result, float):
+        verdict = "A" if result >= 0.5 else "B"
+        return Verdict(raw=f"{VERDICT_PREFIX}{verdict}]]", verdict=verdict, p_a=result)
+    return Verdict(raw=result[0].text, verdict=parse_verdict(result[0].text), p_a=None)
+
+
 def judge_batch(generator: Generator, user_prompts: list[str], cfg: Judge) -> list[Verdict]:
     """Judge every rendered judge prompt (user message text) with the model behind ``generator``."""
     if not user_prompts:
         return []
-    prompts = [chat_prompt(generator.tokenizer, u) for u in user_prompts]
-    if cfg.mode == "direct":
-        token_a, token_b = verdict_token_ids(generator.tokenizer, prompts[0])
-        probs = generator.choice_probs([p + VERDICT_PREFIX for p in prompts], token_a, token_b)
-        out = []
-        for p in probs:
-            verdict = "A" if p >= 0.5 else "B"
-            out.append(Verdict(raw=f"{VERDICT_PREFIX}{verdict}]]", verdict=verdict, p_a=p))
-        return out
-    sampling = Sampling(n=1, temperature=cfg.temperature, max_tokens=cfg.max_tokens)
-    return [Verdict(raw=o[0].text, verdict=parse_verdict(o[0].text), p_a=None)
-            for o in generator.generate(prompts, sampling)]
+    generator.submit(judge_requests(generator.tokenizer, user_prompts, cfg, keys=list(range(len(user_prompts)))))
+    results: dict[int, Result] = {}
+    while len(results) < len(user_prompts):
+        finished = generator.collect()
+        if not finished:
+            raise RuntimeError("the generator finished without answering every judge request")
+        results.update((r.key, result) for r, result in finished)
+    return [verdict_of(results[i]) for i in range(len(user_prompts))]

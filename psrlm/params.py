@@ -183,6 +183,16 @@ class Judge(Strict):
     orders: Literal["both", "one"] = "both"
     max_tokens: int = Field(128, ge=1)
     temperature: float = Field(0.0, ge=0)  # (decided) judge greedily
+    # direct + both orders only: score a pair by P(A) averaged over its two orders, a position-bias
+    # correction (the paper counts each order's verdict; a judge that always says A then ties every
+    # pair). The judgments table keeps each order's own verdict, so the flip rate still shows the bias.
+    average_orders: bool = False
+
+    @model_validator(mode="after")
+    def _average_needs_probabilities(self) -> "Judge":
+        if self.average_orders and (self.mode != "direct" or self.orders != "both"):
+            raise ValueError("judge.average_orders needs judge.mode: direct (probabilities) and judge.orders: both")
+        return self
 
 
 class Iteration(Strict):

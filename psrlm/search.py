@@ -63,6 +63,7 @@ class ProblemSearch:
     cfg: Search
     orders: str
     schedule_name: str = "round_robin"
+    average_orders: bool = False  # score by P(A) averaged over both orders (direct judge; params.Judge)
     steps: list[Step] = field(default_factory=list)
     rollbacks: int = 0
     round: int = 0
@@ -106,10 +107,11 @@ class ProblemSearch:
         if not self._calls:
             raise RuntimeError("no comparisons are pending: the round is already decided")
         assert len(outputs) == len(self._calls), "one judge output per scheduled comparison"
+        p_first = _order_averaged(self._calls, outputs) if self.average_orders else [None] * len(outputs)
         verdicts = []
-        for (first, second), out in zip(self._calls, outputs):
+        for (first, second), out, p in zip(self._calls, outputs, p_first):
             winner = first if out.verdict == "A" else second if out.verdict == "B" else None
-            verdicts.append((first, second, out.verdict))
+            verdicts.append((first, second, out.verdict if p is None else "A" if p >= 0.5 else "B"))
             self.judgments.append(dict(problem_id=self.problem.id, round=self.round, first=first, second=second,
                                        raw=out.raw, verdict=out.verdict, p_a=out.p_a, winner=winner))
         self._schedule.record(verdicts)
@@ -168,3 +170,15 @@ class ProblemSearch:
 
     def finished_steps(self) -> list[str]:
         return [s.text for s in self.steps]
+
+
+def _order_averaged(calls: list[tuple[int, int]], outputs: list[Verdict]) -> list[float | None]:
+    """P(first beats second) per call, averaged with the mirrored call of the same phase:
+    (P_A(x, y) + 1 - P_A(y, x)) / 2; None where either order has no probability. An exact 0.5 makes
+    each order's first the winner: one win each, a tie."""
+    p_a = {call: out.p_a for call, out in zip(calls, outputs)}
+    averaged = []
+    for first, second in calls:
+        here, mirror = p_a[(first, second)], p_a.get((second, first))
+        averaged.append(None if here is None or mirror is None else (here + 1.0 - mirror) / 2)
+    return averaged

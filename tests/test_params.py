@@ -32,6 +32,11 @@ def test_negative_temperature():
     assert "search.temperature" in bad(lambda r: r["search"].update(temperature=-0.1))
 
 
+def test_averaging_orders_needs_the_direct_judge_in_both_orders():
+    assert "average_orders" in bad(lambda r: r["judge"].update(average_orders=True, mode="explain"))
+    assert "average_orders" in bad(lambda r: r["judge"].update(average_orders=True, mode="direct", orders="one"))
+
+
 def test_unknown_key_is_named():
     msg = bad(lambda r: r["search"].update(widht=4))
     assert "search.widht" in msg and "unknown key" in msg

@@ -131,3 +131,23 @@ def test_knockout_in_the_search_multi_phase():
         calls = s.take_verdicts(judge_by("= 5")(s, calls))
     assert phases == 2 and s.rounds[0]["outcome"] == "pair" and s.rounds[0]["best"] == 1
     assert s.stop_reason == "answer"
+
+
+def biased_direct_judge(state: ProblemSearch, schedule):
+    """Says A every time (P(A) > 0.5), a little more sure when A holds the right result."""
+    return [Verdict("[[A]]", "A", 0.8 if "= 5" in state.candidate_text(a) else 0.6) for a, _ in schedule]
+
+
+def test_a_position_biased_judge_ties_every_pair_unless_orders_are_averaged():
+    texts = cands("Step 1: 2 + 3 = 6.", "Step 1: 2 + 3 = 5.", "Step 1: 2 + 3 = 4.")
+    plain = ProblemSearch(PROBLEM, Search(width=3, max_steps=5), "both")
+    plain.take_verdicts(biased_direct_judge(plain, plain.take_candidates(texts)))
+    assert plain.rounds[-1]["outcome"] == "tie_rollback"
+
+    averaged = ProblemSearch(PROBLEM, Search(width=3, max_steps=5), "both", average_orders=True)
+    averaged.take_verdicts(biased_direct_judge(averaged, averaged.take_candidates(texts)))
+    r = averaged.rounds[-1]
+    assert r["outcome"] == "pair" and r["best"] == 1 and r["best_wins"] == 4
+    # each order's own verdict is kept: the flip rate still sees the bias
+    assert {j["verdict"] for j in averaged.judgments} == {"A"}
+    assert all(j["winner"] == j["first"] for j in averaged.judgments)

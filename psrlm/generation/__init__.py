@@ -4,12 +4,18 @@
 sampling)`` returns, per prompt, ``sampling.n`` completions with their text (stop string excluded)
 and why they ended: ``stop`` (a stop string), ``eos`` (end of sequence) or ``length``;
 ``choice_probs`` reads the relative probability of one of two next tokens.
+
+The search drives a backend as a stream instead: ``submit`` requests as they become ready and
+``collect`` the finished ones, so that a problem's judge calls start while other problems are still
+sampling (continuous batching across phases). A backend without a scheduler of its own (HF) runs
+what was submitted as batches at ``collect`` (:class:`BatchedStream`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, Union
 
 from psrlm.params import Generation
 
@@ -37,6 +43,21 @@ class Completion:
     num_tokens: int
 
 
+@dataclass(frozen=True)
+class Request:
+    """One request of a stream: ``sampling`` decodes ``sampling.n`` completions under ``seed``;
+    ``choice = (a, b)`` reads P(a) / (P(a) + P(b)) as the next token instead (one forward pass)."""
+
+    key: Hashable  # the caller's handle, handed back with the result
+    prompt: str
+    sampling: Sampling | None = None
+    choice: tuple[int, int] | None = None
+    seed: int | None = None
+
+
+Result = Union[list[Completion], float]
+
+
 class Generator(Protocol):
     tokenizer: object
 
@@ -51,7 +72,40 @@ class Generator(Protocol):
         no decoding (the direct judge's verdict)."""
         ...
 
+    def submit(self, requests: list[Request]) -> None:
+        """Queue requests; they run with everything else in flight."""
+        ...
+
+    def collect(self) -> list[tuple[Request, Result]]:
+        """Block until at least one submitted request has finished and return the finished ones
+        ([] when nothing is in flight)."""
+        ...
+
     def close(self) -> None: ...
+
+
+class BatchedStream:
+    """``submit``/``collect`` for a backend that has only whole-batch calls: ``collect`` runs
+    everything submitted, one ``generate`` per sampling setting and one ``choice_probs`` per token pair."""
+
+    _queued: list[Request]
+
+    def submit(self, requests: list[Request]) -> None:
+        self._queued = getattr(self, "_queued", []) + list(requests)
+
+    def collect(self) -> list[tuple[Request, Result]]:
+        queued, self._queued = getattr(self, "_queued", []), []
+        done: list[tuple[Request, Result]] = []
+        for sampling in dict.fromkeys(r.sampling for r in queued if r.sampling is not None):
+            group = [r for r in queued if r.sampling == sampling]
+            seeds = [r.seed for r in group]
+            outs = self.generate([r.prompt for r in group], sampling,
+                                 seeds=None if None in seeds else seeds)
+            done += zip(group, outs)
+        for choice in dict.fromkeys(r.choice for r in queued if r.choice is not None):
+            group = [r for r in queued if r.choice == choice]
+            done += zip(group, self.choice_probs([r.prompt for r in group], *choice))
+        return done
 
 
 def open_generator(model_dir: str, settings: Generation, seed: int, backend: str | None = None) -> Generator:

@@ -3,11 +3,11 @@ baseline that the rollout benchmark compares the engine against."""
 
 from __future__ import annotations
 
-from psrlm.generation import Completion, Sampling
+from psrlm.generation import BatchedStream, Completion, Sampling
 from psrlm.progress import progress
 
 
-class HFGenerator:
+class HFGenerator(BatchedStream):
     def __init__(self, model_dir: str, batch_size: int, seed: int):
         import torch
 

@@ -9,10 +9,13 @@ batch is split), so sampling is reproducible for the same prompts in the same ba
 from __future__ import annotations
 
 import gc
+import itertools
 import logging
+import math
 import os
 
-from psrlm.generation import Completion, Sampling
+from psrlm.generation import Completion, Request, Result, Sampling
+from psrlm.progress import progress
 from psrlm.params import VLLMSettings
 
 log = logging.getLogger(__name__)
@@ -61,47 +64,80 @@ class VLLMGenerator:
         log.info("starting vLLM engine for %s (%s)", model_dir, "GPU" if on_gpu else "CPU")
         self.llm = LLM(**kwargs)
         self.tokenizer = self.llm.get_tokenizer()
+        self._ids = itertools.count()
+        self._in_flight: dict[str, Request] = {}
+
+    def _sampling_params(self, sampling: Sampling, seed: int | None):
+        from vllm import SamplingParams
+
+        return SamplingParams(
+            n=sampling.n,
+            temperature=sampling.temperature,
+            top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
+            max_tokens=sampling.max_tokens,
+            stop=list(sampling.stop) or None,
+            seed=seed,
+        )
+
+    @staticmethod
+    def _choice_params(token_a: int, token_b: int):
+        from vllm import SamplingParams
+
+        # one forward pass: nothing is decoded into text, only the two log-probabilities are read
+        return SamplingParams(max_tokens=1, temperature=0.0, logprobs=2, allowed_token_ids=[token_a, token_b],
+                              detokenize=False)
+
+    def submit(self, requests: list[Request]) -> None:
+        from vllm.sampling_params import RequestOutputKind
+
+        if not requests:
+            return
+        # one batched (Rust, multi-threaded) tokenizer call instead of one per request inside vLLM;
+        # the same ids vLLM makes of a text prompt (special tokens added the same way)
+        token_ids = self.tokenizer([r.prompt for r in requests], add_special_tokens=True)["input_ids"]
+        engine = self.llm.llm_engine
+        for r, ids in zip(requests, token_ids):
+            params = self._choice_params(*r.choice) if r.choice is not None else self._sampling_params(r.sampling, r.seed)
+            params.output_kind = RequestOutputKind.FINAL_ONLY
+            request_id = f"psrlm-{next(self._ids)}"
+            self._in_flight[request_id] = r
+            engine.add_request(request_id, {"prompt_token_ids": ids}, params)
+
+    def collect(self) -> list[tuple[Request, Result]]:
+        engine = self.llm.llm_engine
+        done: list[tuple[Request, Result]] = []
+        while not done and self._in_flight:
+            for out in engine.step():
+                if not out.finished:
+                    continue
+                r = self._in_flight.pop(out.request_id)
+                if r.choice is not None:
+                    done.append((r, _choice_prob(out.outputs[0].logprobs[0], *r.choice)))
+                else:
+                    done.append((r, [_completion(c) for c in sorted(out.outputs, key=lambda c: c.index)]))
+        return done
+
+    def _run(self, requests: list[Request], desc: str | None) -> list[Result]:
+        self.submit(requests)
+        results: dict[int, Result] = {}
+        bar = progress(desc=desc or "", total=len(requests), unit="prompt", disable=desc is None)
+        while len(results) < len(requests):
+            finished = self.collect()
+            if not finished:
+                raise RuntimeError("vLLM finished without answering every request")
+            for r, result in finished:
+                results[r.key] = result
+            bar.update(len(finished))
+        bar.close()
+        return [results[i] for i in range(len(requests))]
 
     def generate(self, prompts: list[str], sampling: Sampling, desc: str | None = None,
                  seeds: list[int] | None = None) -> list[list[Completion]]:
-        from vllm import SamplingParams
-
-        if not prompts:
-            return []
-
-        def params(seed: int | None) -> SamplingParams:
-            return SamplingParams(
-                n=sampling.n,
-                temperature=sampling.temperature,
-                top_p=sampling.top_p if sampling.temperature > 0 else 1.0,
-                max_tokens=sampling.max_tokens,
-                stop=list(sampling.stop) or None,
-                seed=seed,
-            )
-
-        per_request = [params(s) for s in seeds] if seeds is not None else params(None)
-        outputs = self.llm.generate(prompts, per_request, use_tqdm=desc is not None)
-        result = []
-        for out in outputs:
-            result.append([_completion(c) for c in sorted(out.outputs, key=lambda c: c.index)])
-        return result
+        return self._run([Request(key=i, prompt=p, sampling=sampling, seed=None if seeds is None else seeds[i])
+                          for i, p in enumerate(prompts)], desc)
 
     def choice_probs(self, prompts: list[str], token_a: int, token_b: int) -> list[float]:
-        import math
-
-        from vllm import SamplingParams
-
-        if not prompts:
-            return []
-        params = SamplingParams(max_tokens=1, temperature=0.0, logprobs=2, allowed_token_ids=[token_a, token_b])
-        outputs = self.llm.generate(prompts, params, use_tqdm=False)
-        probs = []
-        for out in outputs:
-            logprobs = out.outputs[0].logprobs[0]
-            a = math.exp(logprobs[token_a].logprob) if token_a in logprobs else 0.0
-            b = math.exp(logprobs[token_b].logprob) if token_b in logprobs else 0.0
-            probs.append(a / (a + b) if a + b > 0 else 0.5)
-        return probs
+        return self._run([Request(key=i, prompt=p, choice=(token_a, token_b)) for i, p in enumerate(prompts)], None)
 
     def close(self) -> None:
         try:
@@ -110,6 +146,12 @@ class VLLMGenerator:
             pass
         del self.llm
         gc.collect()
+
+
+def _choice_prob(logprobs: dict, token_a: int, token_b: int) -> float:
+    a = math.exp(logprobs[token_a].logprob) if token_a in logprobs else 0.0
+    b = math.exp(logprobs[token_b].logprob) if token_b in logprobs else 0.0
+    return a / (a + b) if a + b > 0 else 0.5
 
 
 def _completion(c) -> Completion:

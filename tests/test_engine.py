@@ -1,0 +1,97 @@
+"""The stream engine: problems advance on their own, whatever order the backend finishes requests in.
+
+A scripted backend (our own ``Generator`` interface, no library behind it) answers candidate requests
+from a table keyed by the problem and the steps so far, and judge requests by preferring the step that
+holds the right number; one variant hands back everything at once, one hands back a single request per
+``collect``, newest first. The engine's records must not depend on that order.
+"""
+
+import re
+
+import pytest
+
+from psrlm.engine import run_search
+from psrlm.generation import BatchedStream, Completion, Request, Sampling
+from psrlm.params import Judge, Search
+from psrlm.search import SearchProblem
+
+# problem -> step position -> the w candidates sampled there (two steps, then the answer)
+SCRIPT = {
+    "p1": [["2 + 3 = 5.", "2 + 3 = 6.", "2 + 3 = 5.", "2 + 3 = 7."], ["The answer is \\boxed{5}."] * 4],
+    "p2": [["4 * 2 = 8."] * 4, ["8 - 1 = 7.", "8 - 1 = 6.", "8 - 1 = 9.", "8 - 1 = 8."],
+           ["The answer is \\boxed{7}.", "The answer is \\boxed{6}.", "The answer is \\boxed{7}.",
+            "The answer is \\boxed{7}."]],
+    "p3": [["9 - 4 = 5."] * 4, ["The answer is \\boxed{5}."] * 4],
+}
+RIGHT = ["2 + 3 = 5.", "4 * 2 = 8.", "8 - 1 = 7.", "9 - 4 = 5.", "\\boxed{5}", "\\boxed{7}"]
+
+
+class ScriptedBackend(BatchedStream):
+    def __init__(self, tokenizer, one_at_a_time: bool):
+        self.tokenizer, self.one_at_a_time = tokenizer, one_at_a_time
+        self.collects = 0
+
+    def generate(self, prompts, sampling: Sampling, desc=None, seeds=None):
+        out = []
+        for prompt in prompts:
+            if "[[A]]" in prompt:  # a judge prompt: prefer the step whose result is right
+                a, b = re.search(r"\[Step A\]\n(.*)\n\[Step B\]\n(.*)", prompt).groups()
+                verdict = "A" if _right(a) or not _right(b) else "B"
+                out.append([Completion(f"checks the result. [[{verdict}]]", "eos", 4)])
+                continue
+            problem = re.search(r"problem (p\d)", prompt).group(1)
+            position = prompt.count("Step ")  # steps so far
+            out.append([Completion(f"Step {position + 1}: {t}", "stop", 6) for t in SCRIPT[problem][position]])
+        return out
+
+    def collect(self):
+        self.collects += 1
+        if not self.one_at_a_time:
+            return super().collect()
+        newest, self._queued = self._queued[-1], self._queued[:-1]
+        done = BatchedStream.collect(_Single(self, newest))
+        return done
+
+
+class _Single(BatchedStream):
+    def __init__(self, backend, request: Request):
+        self.backend, self._queued = backend, [request]
+
+    def generate(self, *args, **kwargs):
+        return self.backend.generate(*args, **kwargs)
+
+
+def _right(text: str) -> bool:
+    return any(r in text for r in RIGHT)
+
+
+def search(tokenizer, one_at_a_time: bool, in_flight: int):
+    backend = ScriptedBackend(tokenizer, one_at_a_time)
+    problems = [SearchProblem(id=p, question=f"problem {p}", gold="", prompt=f"Solve problem {p}.\n") for p in SCRIPT]
+    finished, groups = [], []
+    stats = run_search(problems, backend, Search(width=4, max_steps=5), Judge(mode="explain"), in_flight,
+                       "compact", 0, lambda done: (finished.extend(done), groups.append(len(done))))
+    return {s.problem.id: (s.candidates, s.judgments, s.rounds, s.stop_reason) for s in finished}, stats, groups
+
+
+@pytest.fixture(scope="module")
+def tokenizer(tiny_lm):
+    return tiny_lm[1]
+
+
+def test_records_do_not_depend_on_the_order_requests_finish_in(tokenizer):
+    together, stats, _ = search(tokenizer, one_at_a_time=False, in_flight=3)
+    single, stats_single, _ = search(tokenizer, one_at_a_time=True, in_flight=3)
+    assert together == single
+    assert set(together) == set(SCRIPT)
+    assert stats.judge_calls == stats_single.judge_calls > 0
+    assert stats_single.collects > stats.collects  # one request per wake-up: really interleaved
+
+
+def test_the_search_picks_the_right_steps_and_bounds_problems_in_flight(tokenizer):
+    records, stats, groups = search(tokenizer, one_at_a_time=True, in_flight=1)
+    assert records["p1"][3] == "answer"
+    p2_steps = [r for r in records["p2"][2] if r["best"] is not None]
+    assert [records["p2"][0][i]["text"] for i in [r["round"] * 4 + r["best"] for r in p2_steps]] == [
+        "Step 1: 4 * 2 = 8.", "Step 2: 8 - 1 = 7.", "Step 3: The answer is \\boxed{7}."]
+    assert sum(groups) == 3 and stats.rounds == sum(len(r[2]) for r in records.values())
