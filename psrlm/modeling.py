@@ -141,6 +141,48 @@ def load_model(path: str | Path, dtype: str = "float32"):
     return model, tokenizer
 
 
+# what a model directory needs: config, weights, tokenizer and chat template files
+MODEL_FILES = ("*.json", "*.safetensors", "*.model", "*.txt", "*.tiktoken", "*.jinja")
+
+
+def fetch_base_model(source: str, out: str | Path) -> int:
+    """Copy a base model (a hub id or a local directory) into ``out`` as it is stored, without loading
+    it: the 72B profile's M0 then costs disk, not memory (loaded in float32 it would need ~290 GB).
+    Returns the parameter count, read from the safetensors headers."""
+    import fnmatch
+    import shutil
+
+    from safetensors import safe_open
+
+    if is_hub_id(source):
+        from huggingface_hub import snapshot_download
+
+        source = snapshot_download(source, allow_patterns=list(MODEL_FILES))
+    src = Path(check_model_dir(source))
+    weights = sorted(src.glob("*.safetensors"))
+    if not weights:
+        raise ArtifactError(f"{src}: a base model needs safetensors weights (found only *.bin)")
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for f in sorted(src.iterdir()):
+        if f.is_file() and any(fnmatch.fnmatch(f.name, pattern) for pattern in MODEL_FILES):
+            shutil.copyfile(f, tmp / f.name)  # follows the hub cache's symlinks
+    shutil.rmtree(out, ignore_errors=True)
+    tmp.rename(out)
+    count = 0
+    for f in sorted(out.glob("*.safetensors")):
+        with safe_open(f, framework="pt") as handle:
+            for key in handle.keys():
+                shape = handle.get_slice(key).get_shape()
+                n = 1
+                for d in shape:
+                    n *= d
+                count += n
+    return count
+
+
 def parameter_count(model) -> int:
     return sum(p.numel() for p in model.parameters())
 

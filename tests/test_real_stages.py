@@ -74,3 +74,23 @@ def test_real_problems_sets_and_benchmark_evaluation(tmp_path, tiny_lm):
     answers = read_jsonl(tmp_path / "data" / "eval" / "m0" / "answers.jsonl", AnswerEvalRow)
     assert {a.task for a in answers} == {"gsm8k", "math500"}
     assert metrics.judge_examples == min(len(eft_test), 2 * 3)  # evaluate.limit also bounds the judge examples
+
+
+def test_base_model_from_a_directory_is_copied_not_loaded(tmp_path, tiny_lm):
+    """``model.base`` as a local directory (a hub id goes through the same copy, from the hub cache):
+    M0 is the stored files byte for byte, and the parameter count comes from the weight headers."""
+    import json
+
+    from psrlm.modeling import parameter_count
+
+    model, tokenizer = tiny_lm
+    source = save_model(model, tokenizer, tmp_path / "elsewhere" / "base")
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["model"]["base"] = str(source)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    stage(tmp_path, "stages.base_model")
+    m0 = tmp_path / "data" / "models" / "m0"
+    assert sorted(f.name for f in m0.iterdir()) == sorted(f.name for f in source.iterdir())
+    assert all((m0 / f.name).read_bytes() == f.read_bytes() for f in source.iterdir())
+    metrics = json.loads((tmp_path / "data" / "metrics" / "train" / "m0.json").read_text())
+    assert metrics["parameters"] == parameter_count(model) and metrics["source"] == str(source)
