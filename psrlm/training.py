@@ -47,6 +47,7 @@ def _common_args(cfg: Train, output_dir: Path, seed: int) -> dict:
         train_sampling_strategy="group_by_length" if cfg.group_by_length else "random",
         deepspeed=cfg.deepspeed,
         logging_steps=cfg.logging_steps,
+        logging_first_step=True,  # a run shorter than logging_steps still reports a first loss
         disable_tqdm=os.environ.get("PSRLM_NO_PROGRESS") == "1",
         save_strategy="steps" if cfg.save_steps else "no",
         save_steps=cfg.save_steps or 500,
@@ -142,11 +143,13 @@ def _train(trainer) -> dict:
 
 def _summary(trainer, started: float, examples: int) -> dict:
     history = [h for h in trainer.state.log_history if "loss" in h]
+    run = next((h for h in reversed(trainer.state.log_history) if "train_loss" in h), {})
     return {
         "examples": examples,
         "steps": trainer.state.global_step,
         "first_loss": history[0]["loss"] if history else None,
-        "final_loss": history[-1]["loss"] if history else None,
+        "final_loss": history[-1]["loss"] if history else None,  # the last logged step's
+        "mean_loss": run.get("train_loss"),  # over the whole run
     }
 
 

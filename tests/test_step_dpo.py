@@ -39,5 +39,7 @@ def test_step_dpo_changes_the_policy_not_the_reference(tiny_lm, tmp_path):
     metrics = step_dpo(policy, reference, tokenizer, pairs(tokenizer) * 4, DPO(learning_rate=1e-2, max_steps=3,
                                                                                  batch_size=4), tmp_path, seed=0)
     assert metrics["steps"] == 3
+    # fewer steps than logging_steps (10): the first step's loss and the run's mean are still reported
+    assert metrics["first_loss"] is not None and metrics["mean_loss"] is not None
     assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(ref_before, reference.parameters()))
