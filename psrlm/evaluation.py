@@ -129,10 +129,20 @@ def judge_metrics(rows: list[JudgeEvalRow]) -> dict:
         by_pair.setdefault(r.pair_id, []).append(r)
     both = [v for v in by_pair.values() if len(v) == 2 and all(x.verdict for x in v)]
     flips = sum(v[0].verdict == v[1].verdict for v in both)
+    averaged = [_order_averaged_correct(*v) for v in by_pair.values()
+                if len(v) == 2 and all(x.p_a is not None for x in v)]
     n = len(rows)
     return {
         "judge_accuracy": sum(r.correct for r in rows) / n if n else 0.0,
         "judge_parse_failure_rate": sum(r.verdict is None for r in rows) / n if n else 0.0,
         "judge_flip_rate": flips / len(both) if both else 0.0,
+        "judge_order_averaged_accuracy": sum(averaged) / len(averaged) if averaged else None,
         "judge_examples": n,
     }
+
+
+def _order_averaged_correct(x: JudgeEvalRow, y: JudgeEvalRow) -> bool:
+    """``y`` is ``x`` with the steps swapped: (P_A(x) + 1 - P_A(y)) / 2 is P(x's step A is better); a
+    judge that gives both orders the same P(A) (pure position bias) lands on 0.5: wrong."""
+    p = (x.p_a + 1.0 - y.p_a) / 2
+    return p > 0.5 if x.expected == "A" else p < 0.5

@@ -62,6 +62,9 @@ class EvalMetrics(_Metrics):
     judge_accuracy: float
     judge_parse_failure_rate: float
     judge_flip_rate: float
+    # direct judge: a pair is right when P(A) averaged over its two orders picks the right step
+    # (judge.average_orders scores the search this way); None for the explain judge
+    judge_order_averaged_accuracy: float | None = None
     judge_examples: int
     mean_steps: float
     mean_step_chars: float

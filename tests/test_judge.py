@@ -51,3 +51,22 @@ def test_saved_tokenizer_loads_as_trained(generator, tiny_lm):
     _, tokenizer = tiny_lm
     text = "Step 2: Second, she finds 12 more coins, so 17 + 12 = 29. [[A]]"
     assert generator.tokenizer(text)["input_ids"] == tokenizer(text)["input_ids"]
+
+
+def test_order_averaged_accuracy_sees_signal_under_position_bias():
+    from psrlm.evaluation import judge_metrics
+    from schemas import JudgeEvalRow
+
+    def row(pair, expected, p_a):
+        verdict = "A" if p_a >= 0.5 else "B"
+        return JudgeEvalRow(id=f"{pair}-{expected}", pair_id=pair, raw=f"[[{verdict}]]", verdict=verdict, p_a=p_a,
+                            expected=expected, correct=verdict == expected)
+
+    # always "A" (accuracy 0.5, every pair flips), but surer when A is the right step: signal
+    rows = [row("p1", "A", 0.8), row("p1", "B", 0.6), row("p2", "B", 0.7), row("p2", "A", 0.9),
+            row("p3", "A", 0.7), row("p3", "B", 0.7)]  # p3: no signal at all, a tie, wrong
+    m = judge_metrics(rows)
+    assert m["judge_accuracy"] == 0.5 and m["judge_flip_rate"] == 1.0
+    assert m["judge_order_averaged_accuracy"] == 2 / 3
+    explain = [r.model_copy(update={"p_a": None}) for r in rows]
+    assert judge_metrics(explain)["judge_order_averaged_accuracy"] is None
