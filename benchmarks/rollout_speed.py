@@ -91,6 +91,8 @@ def main() -> None:
                     help="in the search (paper: round_robin)")
     ap.add_argument("--orders", choices=["both", "one"], default="both", help="in the search (paper: both)")
     ap.add_argument("--judge-prompts", type=int, default=256)
+    ap.add_argument("--warmup", type=int, default=4,
+                    help="problems (after the measured ones) searched untimed first by each path")
     ap.add_argument("--no-naive", action="store_true",
                     help="skip the naive loop (for models where it would take hours); no speedup is printed")
     args = ap.parse_args()
@@ -102,11 +104,13 @@ def main() -> None:
         "judge": params.judge.model_copy(update={"mode": args.judge_mode, "schedule": args.schedule,
                                                  "orders": args.orders}),
     })
-    problems = read_jsonl(params.problems_file("search"), Problem)[: args.problems]
+    pool = read_jsonl(params.problems_file("search"), Problem)
+    problems, warmup = pool[: args.problems], pool[args.problems : args.problems + args.warmup]
 
     start = time.perf_counter()
     engine = open_generator(args.model, params.generation, seed=params.seed, backend="vllm")
     engine_start = time.perf_counter() - start
+    search(engine, warmup, params, in_flight=len(problems))  # first-call costs (allocations, kernels)
     steps_e, secs_e, stats_e = search(engine, problems, params, in_flight=len(problems))
     print(f"engine (vLLM, {len(problems)} in flight): {steps_e} searched steps in {secs_e:.1f} s = "
           f"{steps_e / secs_e:.2f} steps/s; {stats_e.judge_calls} judge calls, {stats_e.collects} wake-ups "
@@ -130,6 +134,7 @@ def main() -> None:
 
     if not args.no_naive:
         naive = OneCallAtATime(HFGenerator(args.model, batch_size=1, seed=params.seed))
+        search(naive, warmup[:1], params, in_flight=1)
         steps_n, secs_n, stats_n = search(naive, problems, params, in_flight=1)
         print(f"naive loop (HF generate per call): {steps_n} searched steps in {secs_n:.1f} s = "
               f"{steps_n / secs_n:.2f} steps/s; {stats_n.judge_calls} judge calls")
