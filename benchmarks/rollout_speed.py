@@ -120,7 +120,10 @@ def main() -> None:
     rng = random.Random(0)
     texts = []
     for p in problems:
-        texts += [judge_prompt(p.problem, [], f"Step 1: {p.steps[0]}", f"Step 1: {p.steps[-1]}", params.prompts.style)]
+        # reference steps where the problem has them (toy, IFT); else its answer against a wrong one
+        a = p.steps[0] if p.steps else f"The answer is \\boxed{{{p.answer}}}."
+        b = p.steps[-1] if len(p.steps) > 1 else "The answer is \\boxed{0}."
+        texts += [judge_prompt(p.problem, [], f"Step 1: {a}", f"Step 1: {b}", params.prompts.style)]
     texts = [texts[rng.randrange(len(texts))] + "" for _ in range(args.judge_prompts)]
     timings = {}
     for mode in ("explain", "direct"):
