@@ -2,8 +2,10 @@
 
 One engine per stage (start-up costs 15-25 s on a CPU). Prefix caching is on by default: the search
 lays prompts out so that problem + steps so far come first and are shared across candidates and
-judge calls. The seed is set once on the engine (a per-request seed crashes the CPU engine once a
-batch is split), so sampling is reproducible for the same prompts in the same batches.
+judge calls. The search gives every request its own seed (with chunked prefill off, see below), so
+what a prompt samples does not depend on what else is in flight. ``submit``/``collect`` drive the
+engine's scheduler directly (``LLMEngine.add_request``/``step``); ``generate`` and ``choice_probs``
+are whole-batch calls on top of them.
 """
 
 from __future__ import annotations
@@ -118,6 +120,8 @@ class VLLMGenerator:
         return done
 
     def _run(self, requests: list[Request], desc: str | None) -> list[Result]:
+        if self._in_flight:
+            raise RuntimeError("a whole-batch call while streamed requests are in flight would take their results")
         self.submit(requests)
         results: dict[int, Result] = {}
         bar = progress(desc=desc or "", total=len(requests), unit="prompt", disable=desc is None)
