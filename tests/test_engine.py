@@ -11,7 +11,7 @@ import re
 import pytest
 
 from psrlm.engine import run_search
-from psrlm.generation import BatchedStream, Completion, Request, Sampling
+from psrlm.generation import BatchedStream, Completion, Sampling
 from psrlm.params import Judge, Search
 from psrlm.search import SearchProblem
 
@@ -48,17 +48,10 @@ class ScriptedBackend(BatchedStream):
         self.collects += 1
         if not self.one_at_a_time:
             return super().collect()
-        newest, self._queued = self._queued[-1], self._queued[:-1]
-        done = BatchedStream.collect(_Single(self, newest))
+        rest, self._queued = self._queued[:-1], self._queued[-1:]
+        done = super().collect()  # the newest request alone
+        self._queued = rest
         return done
-
-
-class _Single(BatchedStream):
-    def __init__(self, backend, request: Request):
-        self.backend, self._queued = backend, [request]
-
-    def generate(self, *args, **kwargs):
-        return self.backend.generate(*args, **kwargs)
 
 
 def _right(text: str) -> bool:
