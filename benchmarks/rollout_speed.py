@@ -2,7 +2,7 @@
 problems, same seed. Also the cost of a direct vs an explained judgment, and the comparisons per
 searched step of the knockout vs the round-robin schedule.
 
-    python -m benchmarks.rollout_speed --model data/models/m1 --problems 24
+    python -m benchmarks.rollout_speed --model data/models/m1 --problems 48
 
 Prints searched steps per second for (a) the engine (all problems in flight in one request stream,
 prefix caching) and (b) the naive loop (one problem at a time, one HF ``generate`` per
@@ -18,11 +18,11 @@ import resource
 import time
 
 from psrlm.engine import run_search
-from psrlm.generation import BatchedStream, open_generator
+from psrlm.generation import BatchedStream, Request, open_generator
 from psrlm.generation.hf_backend import HFGenerator
-from psrlm.judge import judge_batch
+from psrlm.judge import answer_all, chat_judge_requests
 from psrlm.params import Judge, load_params
-from psrlm.prompts import chat_prompt, judge_prompt, reasoning_prompt
+from psrlm.prompts import VERDICT_PREFIX, chat_prompt, reasoning_prompt
 from psrlm.schedules import SCHEDULES
 from psrlm.search import SearchProblem
 from schemas import Problem
@@ -50,6 +50,34 @@ class OneCallAtATime(BatchedStream):
 
     def choice_probs(self, prompts, token_a, token_b):
         return [p for prompt in prompts for p in self.hf.choice_probs([prompt], token_a, token_b)]
+
+
+class JudgePrompts:
+    """Passes a search's requests through to ``inner`` and keeps the judge prompts (chat-rendered,
+    without the direct judge's verdict prefix) in the order they were asked."""
+
+    def __init__(self, inner):
+        self.inner, self.tokenizer, self.judge_prompts = inner, inner.tokenizer, []
+
+    def submit(self, requests: list[Request]) -> None:
+        for r in requests:
+            if r.key[1] >= 0:  # (problem, k): a judge call; (problem, -1): the step's candidates
+                self.judge_prompts.append(r.prompt.removesuffix(VERDICT_PREFIX) if r.choice else r.prompt)
+        self.inner.submit(requests)
+
+    def collect(self) -> list:
+        return self.inner.collect()
+
+
+def judge_seconds(engine, prompts: list[str], cfg: Judge) -> tuple[float, int]:
+    """Seconds to judge ``prompts`` in one stream, from a cold prefix cache (the search left them
+    cached), and the tokens decoded."""
+    engine.llm.llm_engine.reset_prefix_cache()
+    requests = chat_judge_requests(engine.tokenizer, prompts, cfg, keys=list(range(len(prompts))))
+    started = time.perf_counter()
+    results = answer_all(engine, requests)
+    seconds = time.perf_counter() - started
+    return seconds, sum(r[0].num_tokens if isinstance(r, list) else 0 for r in results)
 
 
 def search(generator, problems, params, in_flight):
@@ -84,13 +112,15 @@ def peak_rss_mib() -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default="data/models/m1")
-    ap.add_argument("--problems", type=int, default=24)
+    ap.add_argument("--problems", type=int, default=48,
+                    help="searched by both paths; the engine holds up to the profile's search.max_in_flight at once")
     ap.add_argument("--width", type=int, default=6, help="search width w (paper: 6)")
     ap.add_argument("--judge-mode", choices=["explain", "direct"], default="explain", help="in the search (paper: explain)")
     ap.add_argument("--schedule", choices=["round_robin", "knockout"], default="round_robin",
                     help="in the search (paper: round_robin)")
     ap.add_argument("--orders", choices=["both", "one"], default="both", help="in the search (paper: both)")
-    ap.add_argument("--judge-prompts", type=int, default=256)
+    ap.add_argument("--judge-prompts", type=int, default=1024,
+                    help="judge prompts of the engine's search timed in each judge mode (the first ones)")
     ap.add_argument("--warmup", type=int, default=4,
                     help="problems (after the measured ones) searched untimed first by each path")
     ap.add_argument("--no-naive", action="store_true",
@@ -110,29 +140,22 @@ def main() -> None:
     start = time.perf_counter()
     engine = open_generator(args.model, params.generation, seed=params.seed, backend="vllm")
     engine_start = time.perf_counter() - start
-    search(engine, warmup, params, in_flight=len(problems))  # first-call costs (allocations, kernels)
-    steps_e, secs_e, stats_e = search(engine, problems, params, in_flight=len(problems))
-    print(f"engine (vLLM, {len(problems)} in flight): {steps_e} searched steps in {secs_e:.1f} s = "
+    in_flight = min(len(problems), params.search.max_in_flight)
+    search(engine, warmup, params, in_flight)  # first-call costs (allocations, kernels)
+    recorder = JudgePrompts(engine)
+    steps_e, secs_e, stats_e = search(recorder, problems, params, in_flight)
+    print(f"engine (vLLM, {in_flight} in flight): {steps_e} searched steps in {secs_e:.1f} s = "
           f"{steps_e / secs_e:.2f} steps/s; {stats_e.judge_calls} judge calls, {stats_e.collects} wake-ups "
           f"(engine start {engine_start:.0f} s)")
 
-    # judge cost per comparison, same prompts, same engine
-    rng = random.Random(0)
-    texts = []
-    for p in problems:
-        # reference steps where the problem has them (toy, IFT); else its answer against a wrong one
-        a = p.steps[0] if p.steps else f"The answer is \\boxed{{{p.answer}}}."
-        b = p.steps[-1] if len(p.steps) > 1 else "The answer is \\boxed{0}."
-        texts += [judge_prompt(p.problem, [], f"Step 1: {a}", f"Step 1: {b}", params.prompts.style)]
-    texts = [texts[rng.randrange(len(texts))] + "" for _ in range(args.judge_prompts)]
+    # judge cost per comparison: the judge prompts the engine's search just asked, in both modes
+    prompts = recorder.judge_prompts[: args.judge_prompts]
     timings = {}
-    for mode in ("explain", "direct"):
-        cfg = Judge(mode=mode, max_tokens=params.judge.max_tokens)
-        judge_batch(engine, texts[:8], cfg)  # warm-up
-        t = time.perf_counter()
-        judge_batch(engine, texts, cfg)
-        timings[mode] = (time.perf_counter() - t) / len(texts)
-        print(f"judge {mode}: {1000 * timings[mode]:.2f} ms per comparison")
+    for mode in ("explain", "direct", "explain", "direct"):  # the first of each: untimed warm-up
+        timings[mode] = judge_seconds(engine, prompts, Judge(mode=mode, max_tokens=params.judge.max_tokens))
+    for mode, (seconds, decoded) in timings.items():
+        print(f"judge {mode}: {1000 * seconds / len(prompts):.2f} ms per comparison "
+              f"({decoded / len(prompts):.1f} tokens decoded; {len(prompts)} judge prompts of the search)")
     engine.close()
 
     if not args.no_naive:
@@ -148,7 +171,7 @@ def main() -> None:
           f"round_robin {rr:.1f}, knockout {ko:.1f}")
     print(f"peak memory (RSS of this process, vLLM engine in-process): {peak_rss_mib():.0f} MiB")
     speedup = "skipped" if args.no_naive else f"{(steps_e / secs_e) / (steps_n / secs_n):.1f}"
-    print(f"speedup_vs_naive={speedup} direct_vs_explain={timings['explain'] / timings['direct']:.1f} "
+    print(f"speedup_vs_naive={speedup} direct_vs_explain={timings['explain'][0] / timings['direct'][0]:.1f} "
           f"knockout_vs_round_robin={ko / rr:.2f}")
 
 

@@ -23,8 +23,12 @@ class Verdict:
 
 
 def judge_requests(tokenizer, user_prompts: list[str], cfg: Judge, keys: list) -> list[Request]:
-    """The generation requests of rendered judge prompts (user message text), one per comparison."""
-    prompts = [chat_prompt(tokenizer, u) for u in user_prompts]
+    """The generation requests of judge prompts (user message text), one per comparison."""
+    return chat_judge_requests(tokenizer, [chat_prompt(tokenizer, u) for u in user_prompts], cfg, keys)
+
+
+def chat_judge_requests(tokenizer, prompts: list[str], cfg: Judge, keys: list) -> list[Request]:
+    """The generation requests of judge prompts already rendered with the chat template."""
     if cfg.mode == "direct":
         if not prompts:
             return []
@@ -43,14 +47,18 @@ def verdict_of(result: Result) -> Verdict:
 
 
 def judge_batch(generator: Generator, user_prompts: list[str], cfg: Judge) -> list[Verdict]:
-    """Judge every rendered judge prompt (user message text) with the model behind ``generator``."""
-    if not user_prompts:
-        return []
-    generator.submit(judge_requests(generator.tokenizer, user_prompts, cfg, keys=list(range(len(user_prompts)))))
+    """Judge every judge prompt (user message text) with the model behind ``generator``."""
+    requests = judge_requests(generator.tokenizer, user_prompts, cfg, keys=list(range(len(user_prompts))))
+    return [verdict_of(r) for r in answer_all(generator, requests)]
+
+
+def answer_all(generator: Generator, requests: list[Request]) -> list[Result]:
+    """Submit ``requests`` (keys 0..n-1) and wait for every answer; the results in key order."""
+    generator.submit(requests)
     results: dict[int, Result] = {}
-    while len(results) < len(user_prompts):
+    while len(results) < len(requests):
         finished = generator.collect()
         if not finished:
             raise RuntimeError("the generator finished without answering every judge request")
         results.update((r.key, result) for r, result in finished)
-    return [verdict_of(results[i]) for i in range(len(user_prompts))]
+    return [results[i] for i in range(len(requests))]

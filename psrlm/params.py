@@ -153,6 +153,9 @@ class VLLMSettings(Strict):
     cpu_kvcache_gib: int = Field(2, ge=1)  # VLLM_CPU_KVCACHE_SPACE, CPU builds only
     max_model_len: int = Field(1024, ge=64)
     max_num_seqs: int = Field(256, ge=1)  # sequences decoded together; tiny models gain from more
+    # KV-cache block (tokens): prefix caching shares whole blocks only. null = vLLM's default for the
+    # platform (16 on GPUs, 128 on CPUs); CPU kernels need a multiple of 32
+    block_size: int | None = Field(None, ge=1)
 
 
 class Generation(Strict):

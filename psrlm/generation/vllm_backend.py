@@ -61,6 +61,8 @@ class VLLMGenerator:
             tensor_parallel_size=settings.tensor_parallel_size,
             distributed_executor_backend="uni" if settings.tensor_parallel_size == 1 else None,
         )
+        if settings.block_size is not None:
+            kwargs["block_size"] = settings.block_size
         if on_gpu:
             kwargs["gpu_memory_utilization"] = settings.gpu_memory_utilization
         log.info("starting vLLM engine for %s (%s)", model_dir, "GPU" if on_gpu else "CPU")
