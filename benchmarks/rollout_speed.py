@@ -119,6 +119,8 @@ def main() -> None:
     ap.add_argument("--schedule", choices=["round_robin", "knockout"], default="round_robin",
                     help="in the search (paper: round_robin)")
     ap.add_argument("--orders", choices=["both", "one"], default="both", help="in the search (paper: both)")
+    ap.add_argument("--judge-max-tokens", type=int, default=None,
+                    help="the explain judge's token budget (default: the profile's judge.max_tokens; paper: 512)")
     ap.add_argument("--judge-prompts", type=int, default=1024,
                     help="judge prompts of the engine's search timed in each judge mode (the first ones)")
     ap.add_argument("--warmup", type=int, default=4,
@@ -132,7 +134,8 @@ def main() -> None:
     params = params.model_copy(update={
         "search": params.search.model_copy(update={"width": args.width}),
         "judge": params.judge.model_copy(update={"mode": args.judge_mode, "schedule": args.schedule,
-                                                 "orders": args.orders}),
+                                                 "orders": args.orders,
+                                                 "max_tokens": args.judge_max_tokens or params.judge.max_tokens}),
     })
     pool = read_jsonl(params.problems_file("search"), Problem)
     problems, warmup = pool[: args.problems], pool[args.problems : args.problems + args.warmup]
