@@ -153,6 +153,8 @@ def main() -> None:
 
     # judge cost per comparison: the judge prompts the engine's search just asked, in both modes
     prompts = recorder.judge_prompts[: args.judge_prompts]
+    if not prompts:
+        raise SystemExit("the search asked no judge calls (every step's candidates were identical): nothing to time")
     timings = {}
     for mode in ("explain", "direct", "explain", "direct"):  # the first of each: untimed warm-up
         timings[mode] = judge_seconds(engine, prompts, Judge(mode=mode, max_tokens=params.judge.max_tokens))
