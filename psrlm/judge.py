@@ -59,6 +59,6 @@ def answer_all(generator: Generator, requests: list[Request]) -> list[Result]:
     while len(results) < len(requests):
         finished = generator.collect()
         if not finished:
-            raise RuntimeError("the generator finished without answering every judge request")
+            raise RuntimeError("the generator finished without answering every request")
         results.update((r.key, result) for r, result in finished)
     return [results[i] for i in range(len(requests))]
