@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 BIN := $(abspath $(VENV))/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.lock constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install repro test params profile exps clean-venv
+.PHONY: install repro test params profile exps seeds compare clean-venv
 
 $(STAMP): requirements.lock constraints.txt
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -42,7 +42,22 @@ profile: $(STAMP)
 # Compare experiments (dvc exp run -S ...): the per-model columns of summary.json and the search knobs.
 exps: $(STAMP)
 	PATH=$(BIN):$$PATH dvc exp show --no-pager --md --drop '.*' \
-	  --keep '^Experiment$$|^m[0-9]+\.(accuracy|judge_accuracy|pairs|search_accuracy)$$|^search\.(width|temperature)$$|^judge\.mode$$'
+	  --keep '^Experiment$$|^seed$$|^m[0-9]+\.(accuracy|judge_accuracy|judge_accuracy_wild|pairs|pair_correct_rate|search_accuracy)$$|^search\.(width|temperature)$$|^judge\.(mode|oracle)$$'
+
+# The default pipeline under N training seeds (DVC experiments queued and run one at a time; stages
+# that do not depend on the seed come from the run cache), then mean +- std per model:
+#   make seeds N=3
+N ?= 3
+seeds: params
+	for s in $$(seq 0 $$(($(N) - 1))); do PATH=$(BIN):$$PATH dvc exp run --queue -S seed=$$s; done
+	PATH=$(BIN):$$PATH dvc queue start --jobs 1
+	while PATH=$(BIN):$$PATH dvc queue status | grep -qE 'Queued|Running'; do sleep 30; done
+	PATH=$(BIN):$$PATH dvc queue status
+	$(MAKE) compare
+
+# Mean +- std per model over the experiments that differ only in `seed` (python -m psrlm.compare --help)
+compare: $(STAMP)
+	PATH=$(BIN):$$PATH $(PY) -m psrlm.compare
 
 clean-venv:
 	rm -rf $(VENV)

@@ -72,6 +72,9 @@ def run_search(
 
     def ask(s: ProblemSearch, calls: list[tuple[int, int]]) -> None:
         """Judge ``calls`` (one phase of the schedule) or, with none left, close the round."""
+        while calls and judge.oracle:  # no model call: the oracle decides at once
+            stats.judge_calls += len(calls)
+            calls = s.take_verdicts(s.oracle_verdicts(calls))
         if calls:
             previous = s.finished_steps()
             texts = [judge_prompt(s.problem.question, previous, s.candidate_text(a), s.candidate_text(b),

@@ -118,7 +118,11 @@ def judge_accuracy(generator: Generator, records: list[EFTRecord], style: str,
     rows = [JudgeEvalRow(id=r.id, pair_id=r.pair_id, raw=v.raw, verdict=v.verdict, p_a=v.p_a, expected=r.verdict,
                          correct=v.verdict == r.verdict)
             for r, v in zip(records, judge_batch(generator, prompts, cfg))]
-    return rows, judge_metrics(rows)
+    by_kind: dict[str, list[bool]] = {}
+    for r, row in zip(records, rows):
+        by_kind.setdefault(r.corruption, []).append(row.correct)
+    per_kind = {k: sum(v) / len(v) for k, v in sorted(by_kind.items())}
+    return rows, judge_metrics(rows) | {"judge_accuracy_by_corruption": per_kind}
 
 
 def judge_metrics(rows: list[JudgeEvalRow]) -> dict:

@@ -129,8 +129,22 @@ class Train(Strict):
     save_steps: int = Field(200, ge=0)  # checkpoint every n steps (a killed stage resumes there); 0: never
 
 
+class Pretrain(Train):
+    """M0 from scratch (tiny model only)."""
+
+    # check sentences per equation of the prose, on average ("Ben says 11; 11 - 10 = 1."): the
+    # arithmetic the judge's explanation does, learnt before SFT (0: plain prose)
+    checks: float = Field(0.0, ge=0, le=8)
+
+
 class DPO(Train):
     beta: float = Field(0.1, gt=0)
+    # weight of an NLL term on the chosen step (RPO / Step-DPO style; TRL's rpo_alpha); null: plain DPO
+    rpo_alpha: float | None = Field(None, ge=0)
+
+
+Corruption = Literal["wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_operand", "skipped_step",
+                     "repeated_step"]
 
 
 class Sets(Strict):
@@ -139,9 +153,20 @@ class Sets(Strict):
     ift_problems: int = Field(ge=1)
     eft_train_problems: int = Field(ge=1)
     eft_test_problems: int = Field(ge=1)
-    corruptions: list[Literal["wrong_arithmetic", "wrong_operand", "skipped_step", "repeated_step"]] = Field(
-        default=["wrong_arithmetic", "wrong_operand", "skipped_step", "repeated_step"], min_length=1
+    # toy corruptions (the oracle's wrong steps): a list (equal weights) or {kind: weight}, weights
+    # matched to the errors the search makes (the rollout report counts them)
+    corruptions: list[Corruption] | dict[Corruption, float] = Field(
+        default={"wrong_arithmetic": 0.7, "wrong_previous": 0.2, "answer_mismatch": 0.1}, min_length=1
     )
+    # toy judge explanation: verify (check each candidate's claim against the recomputed equation; the
+    # verdict follows from the checks) | equation (one sentence on A's equation, the older form)
+    explanation: Literal["verify", "equation"] = "verify"
+
+    @model_validator(mode="after")
+    def positive_weights(self):
+        if isinstance(self.corruptions, dict) and any(w <= 0 for w in self.corruptions.values()):
+            raise ValueError("corruptions: every weight must be > 0")
+        return self
 
 
 class VLLMSettings(Strict):
@@ -190,6 +215,10 @@ class Judge(Strict):
     # correction (the paper counts each order's verdict; a judge that always says A then ties every
     # pair). The judgments table keeps each order's own verdict, so the flip rate still shows the bias.
     average_orders: bool = False
+    # toy world only, never a default: the search's comparisons are decided by the oracle (the right
+    # step wins; two equally right or wrong steps tie) instead of the model: the upper bound of the
+    # judge link, and a way to test pairs and DPO alone. How M1 is trained does not change.
+    oracle: bool = False
 
     @model_validator(mode="after")
     def _average_needs_probabilities(self) -> "Judge":
@@ -248,7 +277,7 @@ class Params(Strict):
     prompts: Prompts = Prompts()
     problems: Problems
     model: ModelParams = ModelParams()
-    pretrain: Train
+    pretrain: Pretrain
     sets: Sets
     sft: Train
     generation: Generation = Generation()
@@ -302,6 +331,8 @@ class Params(Strict):
         if real == ("toy_arith" in self.evaluate.tasks):
             raise ValueError("evaluate.tasks: toy_arith scores the toy test split; with problems.source real "
                              "use the benchmark tasks (gsm8k, math500, ...), and only toy_arith with toy")
+        if real and self.judge.oracle:
+            raise ValueError("judge.oracle: the oracle knows the toy world only (problems.source: toy)")
         if not real and self.model.base is None and self.problems.splits.pretrain < 1:
             raise ValueError("problems.splits.pretrain: the tiny model needs pretraining problems (>= 1)")
         if self.sets.eft_test_problems > self.problems.splits.test:

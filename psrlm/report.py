@@ -23,10 +23,17 @@ def model_table(metrics: list[Path], answers: list[Path], order: list[str]) -> p
 
 
 def iteration_table(rollouts: Path, order: list[str]) -> pl.DataFrame:
-    frame = query("report_iterations", **{t: str(rollouts / "*" / f"{t}.parquet") for t in ("rounds", "judgments", "paths")})
+    frame = query("report_iterations", **{t: str(rollouts / "*" / f"{t}.parquet")
+                                          for t in ("rounds", "judgments", "paths", "candidates")})
     frame = frame.filter(pl.col("iteration").is_in(order))
     rank = {m: i for i, m in enumerate(order)}
     return frame.with_columns(pl.col("iteration").replace_strict(rank, return_dtype=pl.Int64).alias("index")).sort("index")
+
+
+def error_table(rollouts: Path, order: list[str]) -> pl.DataFrame:
+    """Per iteration, the wrong steps the search sampled by kind (toy oracle); empty without an oracle."""
+    frame = query("report_errors", candidates=str(rollouts / "*" / "candidates.parquet"))
+    return frame.filter(pl.col("iteration").is_in(order))
 
 
 def margin_table(pairs: Path, order: list[str]) -> pl.DataFrame:
@@ -73,6 +80,9 @@ def plot_iterations(its: pl.DataFrame, margins: pl.DataFrame, path: Path) -> Non
     ax1.set_title("Preference pairs per iteration")
     for name, style in (("tie_rate", "o-"), ("flip_rate", "s-"), ("first_position_wins", "^-"), ("path_accuracy", "d-")):
         ax2.plot(x, its[name].fill_null(0.0), style, label=name.replace("_", " "))
+    for name, style in (("judge_accuracy_wild", "*-"), ("pair_correct_rate", "x-")):
+        if its[name].null_count() < its.height:  # toy world: the oracle's view
+            ax2.plot(x, its[name], style, label=name.replace("_", " "))
     ax2.set_ylim(0, 1)
     ax2.set_title("Self-judge during the search")
     ax2.legend(fontsize=8)
@@ -90,7 +100,7 @@ def plot_iterations(its: pl.DataFrame, margins: pl.DataFrame, path: Path) -> Non
     plt.close(fig)
 
 
-def markdown(models: pl.DataFrame, its: pl.DataFrame, margins: pl.DataFrame) -> str:
+def markdown(models: pl.DataFrame, its: pl.DataFrame, margins: pl.DataFrame, errors: pl.DataFrame | None = None) -> str:
     def table(frame: pl.DataFrame) -> str:
         cols = frame.columns
         rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -98,6 +108,8 @@ def markdown(models: pl.DataFrame, its: pl.DataFrame, margins: pl.DataFrame) -> 
             rows.append("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in r) + " |")
         return "\n".join(rows)
 
+    error_pivot = (errors.pivot(on="iteration", index="kind", values="steps").fill_null(0)
+                   if errors is not None and errors.height else None)
     margin_pivot = (margins.pivot(on="margin", index="iteration", values="pairs", sort_columns=True).fill_null(0)
                     if margins.height else margins)
     return "\n\n".join([
@@ -109,9 +121,17 @@ def markdown(models: pl.DataFrame, its: pl.DataFrame, margins: pl.DataFrame) -> 
         "## Per iteration\nThe rollout whose pairs trained that model (M2's pairs come from M1's search). "
         "tie_rate: share of judged rounds where best and worst scored equal; flip_rate: share of candidate "
         "pairs judged in both orders whose verdict changes with the order; first_position_wins: share of "
-        "parsed verdicts naming Assistant A (0.5 = no position bias); mean_margin: chosen minus rejected wins.",
+        "parsed verdicts naming Assistant A (0.5 = no position bias); mean_margin: chosen minus rejected wins. "
+        "Toy world (the oracle knows each step): judge_accuracy_wild: the judge on the search's own comparisons of "
+        "a right and a wrong step (parse failures count as wrong); pair_correct_rate: kept pairs whose chosen "
+        "step is right and rejected step wrong.",
         table(its.drop("index")),
         "![per iteration](iterations.png)",
+        "## Wrong steps the search sampled, by kind (toy oracle; distinct candidates)\n"
+        "What EFT's corruptions should look like: `arithmetic` (result off), `previous_value` (a wrong carried-over "
+        "value), `answer_mismatch` (boxed answer differs from the result), `event` (wrong, skipped or repeated "
+        "event), `final` (answers early or not at the end), `extra`, `format`.",
+        table(error_pivot) if error_pivot is not None else "no oracle (real problems)",
         "## Score margins (pairs per chosen-minus-rejected margin)",
         table(margin_pivot) if margins.height else "no pairs",
         "",

@@ -74,8 +74,10 @@ def rollout(params: Params, name: str, model_dir: Path, problems: list[Problem],
     started = time.time()
     generator = open_generator(model_dir, params.generation, seed=params.seed)
     tokenizer, style = generator.tokenizer, params.prompts.style
+    toy = params.problems.source == "toy"
     todo = [SearchProblem(id=p.id, question=p.problem, gold=p.answer,
-                          prompt=chat_prompt(tokenizer, reasoning_prompt(p.problem, style)))
+                          prompt=chat_prompt(tokenizer, reasoning_prompt(p.problem, style)),
+                          reference=p.steps if toy and p.steps else None)
             for p in problems if p.id not in finished_ids]
     log.info("%s: %s searches %d problems (w=%d, T=%.2f, judge %s, %s)", name, model_dir.name, len(todo),
              params.search.width, params.search.temperature, params.judge.mode, params.judge.schedule)
@@ -90,4 +92,4 @@ def rollout(params: Params, name: str, model_dir: Path, problems: list[Problem],
 
 def rollout_stats(out: Path) -> pl.DataFrame:
     """One row of search statistics (``queries/rollout_metrics.sql``) over a rollout directory."""
-    return query("rollout_metrics", **{name: out / f"{name}.parquet" for name in ("rounds", "judgments", "paths")})
+    return query("rollout_metrics", **{name: out / f"{name}.parquet" for name in ("rounds", "judgments", "paths", "candidates")})

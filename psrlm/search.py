@@ -20,7 +20,8 @@ from psrlm.generation import Completion
 from psrlm.judge import Verdict
 from psrlm.params import Search
 from psrlm.schedules import SCHEDULES, count_wins, judge_schedule, select_best_worst  # noqa: F401 (re-exported)
-from psrlm.steps import has_final_answer, is_final_step, join_steps, normalize_step
+from psrlm.steps import has_final_answer, is_final_step, join_steps, normalize_step, step_body
+from psrlm.toy import step_error
 
 
 def merge_duplicates(texts: list[str]) -> list[int | None]:
@@ -52,6 +53,7 @@ class SearchProblem:
     question: str
     gold: str
     prompt: str  # the chat-rendered reasoning prompt, before any step
+    reference: list[str] | None = None  # toy world: the reference step bodies (the oracle); None: no oracle
 
 
 @dataclass
@@ -75,6 +77,7 @@ class ProblemSearch:
     _texts: list[Completion] = field(default_factory=list)
     _distinct: list[int] = field(default_factory=list)
     _duplicate_of: list[int | None] = field(default_factory=list)
+    _oracle: list[str | None] = field(default_factory=list)
     _schedule: object = None
     _calls: list[tuple[int, int]] = field(default_factory=list)
 
@@ -92,6 +95,8 @@ class ProblemSearch:
         self._texts = [Completion(c.text.strip(), c.finish_reason, c.num_tokens) for c in completions]
         self._duplicate_of = merge_duplicates([c.text for c in self._texts])
         self._distinct = [i for i, d in enumerate(self._duplicate_of) if d is None]
+        reference, previous = self.problem.reference, [step_body(s.text) for s in self.steps]
+        self._oracle = [step_error(reference, previous, step_body(c.text)) if reference else None for c in self._texts]
         self._schedule = SCHEDULES[self.schedule_name](self._distinct, self.orders)
         return self._ask()
 
@@ -123,7 +128,7 @@ class ProblemSearch:
             self.candidates.append(dict(problem_id=self.problem.id, round=self.round, candidate=i, text=c.text,
                                         finish_reason=c.finish_reason, final=is_final_step(c.text, c.finish_reason),
                                         duplicate_of=self._duplicate_of[i],
-                                        wins=wins.get(i)))
+                                        wins=wins.get(i), oracle=self._oracle[i]))
         if len(self._distinct) == 1:
             outcome = "single"
         elif wins[best] > wins[worst]:
@@ -167,6 +172,19 @@ class ProblemSearch:
 
     def candidate_text(self, index: int) -> str:
         return self._texts[index].text
+
+    def oracle_verdicts(self, calls: list[tuple[int, int]]) -> list[Verdict]:
+        """The oracle's verdicts (``judge.oracle``): the right step of a pair wins; two steps equally
+        right or wrong give the first shown the win, so both orders of such a pair tie."""
+        if self.problem.reference is None:
+            raise ValueError(f"{self.problem.id}: judge.oracle needs toy problems (no reference steps here)")
+        out = []
+        for a, b in calls:
+            right_a, right_b = self._oracle[a] == "correct", self._oracle[b] == "correct"
+            verdict = "B" if right_b and not right_a else "A"
+            out.append(Verdict(raw=f"(oracle) {self._oracle[a]} vs {self._oracle[b]} [[{verdict}]]",
+                               verdict=verdict, p_a=None))
+        return out
 
     def finished_steps(self) -> list[str]:
         return [s.text for s in self.steps]

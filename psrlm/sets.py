@@ -23,30 +23,47 @@ def build_ift(problems: list[Problem]) -> list[IFTRecord]:
     return [IFTRecord(id=f"ift-{p.id}", problem_id=p.id, problem=p.problem, steps=step_texts(p.steps)) for p in problems]
 
 
-def eft_pair(p: Problem, kinds: list[str], rng: random.Random, cfg: ToyProblems) -> list[EFTRecord]:
-    """Both orders of one (correct, corrupted) next-step comparison for ``p``, or [] if none applies."""
+def weighted_order(kinds: dict[str, float], rng: random.Random) -> list[str]:
+    """The corruption kinds in a random order where a kind comes first with probability proportional
+    to its weight (weighted sampling without replacement)."""
+    return sorted(kinds, key=lambda k: -(rng.random() ** (1.0 / kinds[k])))
+
+
+def eft_pair(p: Problem, kinds: dict[str, float], rng: random.Random, cfg: ToyProblems,
+             explanation: str = "verify") -> list[EFTRecord]:
+    """Both orders of one (correct, corrupted) next-step comparison for ``p``, or [] if none applies.
+
+    ``explanation``: ``verify`` (a check of each candidate, the verdict follows from it; a corruption
+    the check cannot see is not used) or ``equation`` (the older one-sentence verdict on A's equation).
+    """
     position = rng.randrange(len(p.steps))
-    kinds = list(kinds)
-    rng.shuffle(kinds)
-    for kind in kinds:
+    carried = toy.carried_value(p.problem, p.steps[:position])
+    for kind in weighted_order(kinds, rng):
         wrong = toy.corrupt_step(p.steps, position, kind, rng, cfg)
         if wrong is None or wrong == p.steps[position]:
             continue
+        if explanation == "verify" and toy.verify_explanation(carried, p.steps[position], wrong)[1:] != (True, False):
+            continue  # the explanation would not support the verdict
         previous = step_texts(p.steps[:position])
         right_text, wrong_text = format_step(position + 1, p.steps[position]), format_step(position + 1, wrong)
         pair_id = f"eft-{p.id}"
         records = []
         for verdict in ("A", "B"):
             a, b = (right_text, wrong_text) if verdict == "A" else (wrong_text, right_text)
+            if explanation == "verify":
+                text = toy.verify_explanation(carried, step_body(a), step_body(b))[0]
+            else:
+                text = toy.judge_explanation(step_body(a), verdict == "A")
             records.append(EFTRecord(
                 id=f"{pair_id}-{verdict}", problem_id=p.id, problem=p.problem, previous_steps=previous,
-                step_a=a, step_b=b, verdict=verdict, explanation=toy.judge_explanation(step_body(a), verdict == "A"),
-                corruption=kind, pair_id=pair_id,
+                step_a=a, step_b=b, verdict=verdict, explanation=text, corruption=kind, pair_id=pair_id,
             ))
         return records
     return []
 
 
-def build_eft(problems: list[Problem], kinds: list[str], seed: int, cfg: ToyProblems) -> list[EFTRecord]:
+def build_eft(problems: list[Problem], kinds: list[str] | dict[str, float], seed: int, cfg: ToyProblems,
+              explanation: str = "verify") -> list[EFTRecord]:
     rng = random.Random(seed)
-    return [r for p in problems for r in eft_pair(p, kinds, rng, cfg)]
+    weights = kinds if isinstance(kinds, dict) else {k: 1.0 for k in kinds}
+    return [r for p in problems for r in eft_pair(p, weights, rng, cfg, explanation)]

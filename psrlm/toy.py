@@ -147,12 +147,21 @@ def _finish(event: str, a: int, kind: str, x: int, result: int, final: bool) -> 
     return f"{event}, so {equation(a, kind, x, result)}" + (ANSWER_SUFFIX.format(result) if final else "")
 
 
+CORRUPTIONS = ("wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_operand", "skipped_step",
+               "repeated_step")
+
+
 def corrupt_step(steps: list[str], position: int, kind: str, rng: random.Random, cfg: ToyProblems) -> str | None:
     """A wrong version of step ``position`` (0-based) of the reference ``steps``, or None if ``kind``
     does not apply there (e.g. nothing to repeat at the first step, or skipping a step that repeats
     the same operation would give the right step)."""
     wrong = _corrupt(steps, position, kind, rng, cfg)
     return None if wrong == steps[position] else wrong
+
+
+def _near(rng: random.Random, value: int, spread: int = 3) -> int:
+    """A value 1..spread away from ``value`` (never negative): the size of the slips a model makes."""
+    return value + rng.choice([d for d in range(-spread, spread + 1) if d != 0 and value + d >= 0])
 
 
 def _corrupt(steps: list[str], position: int, kind: str, rng: random.Random, cfg: ToyProblems) -> str | None:
@@ -162,10 +171,18 @@ def _corrupt(steps: list[str], position: int, kind: str, rng: random.Random, cfg
     a, op, x, b = parsed
     event = event_of(steps[position])
     final = position == len(steps) - 1
-    if kind == "wrong_arithmetic":
-        spread = max(3, b // 10)
-        delta = rng.choice([d for d in range(-spread, spread + 1) if d != 0 and b + d >= 0])
-        return _finish(event, a, op, x, b + delta, final)
+    if kind == "wrong_arithmetic":  # the equation's result is off (the search's most common error)
+        return _finish(event, a, op, x, _near(rng, b, max(3, b // 10)), final)
+    if kind == "wrong_previous":  # a wrong carried-over value, computed on consistently
+        options = [v for v in range(max(0, a - 3), a + 4) if v != a and apply(op, v, x) >= 0]
+        if not options:
+            return None
+        v = rng.choice(options)
+        return _finish(event, v, op, x, apply(op, v, x), final)
+    if kind == "answer_mismatch":  # the last step's boxed answer differs from the result it computed
+        if not final:
+            return None
+        return f"{event}, so {equation(a, op, x, b)}" + ANSWER_SUFFIX.format(_near(rng, b))
     if kind == "wrong_operand":
         hi = cfg.factor_max if op == "mul" else cfg.operand_max
         lo = 2 if op == "mul" else 1
@@ -189,6 +206,123 @@ def _corrupt(steps: list[str], position: int, kind: str, rng: random.Random, cfg
     raise ValueError(f"unknown corruption '{kind}'")
 
 
+# --- the oracle: is a step the right next step? ---------------------------------------------------
+
+BOXED = re.compile(r"\\boxed\{(-?\d+)\}")
+START = re.compile(r"\bhas (\d+) ")
+
+
+def claim_of(body: str) -> int | None:
+    """The number a step claims: its boxed answer if it gives one, else its equation's result."""
+    boxed = BOXED.search(body)
+    if boxed:
+        return int(boxed.group(1))
+    parsed = parse_equation(body)
+    return parsed[3] if parsed else None
+
+
+def carried_value(question: str, previous_bodies: list[str]) -> int | None:
+    """The value the next step starts from: the previous step's result as written (right or wrong),
+    or the question's start value before any step."""
+    if previous_bodies:
+        parsed = parse_equation(previous_bodies[-1])
+        return parsed[3] if parsed else None
+    start = START.search(question)
+    return int(start.group(1)) if start else None
+
+
+EVENT = re.compile(r"\b(First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth), (?:he|she) "
+                   r"(?:gets (\d+) more|gives away (\d+)|multiplies them by (\d+))\.")
+
+
+def solve(question: str) -> list[str] | None:
+    """The reference steps of a toy question, read from its text (None if it is not a toy question):
+    the oracle needs nothing but the question, so it judges any rollout or EFT record of the toy world."""
+    start = START.search(question)
+    events = list(EVENT.finditer(question))
+    if start is None or not events or [m.group(1) for m in events] != ORDINALS[: len(events)]:
+        return None
+    value, steps = int(start.group(1)), []
+    for m in events:
+        kind = "add" if m.group(2) else "sub" if m.group(3) else "mul"
+        x = int(m.group(2) or m.group(3) or m.group(4))
+        result = apply(kind, value, x)
+        steps.append(f"{m.group(0).rstrip('.')}, so {equation(value, kind, x, result)}")
+        value = result
+    steps[-1] += ANSWER_SUFFIX.format(value)
+    return steps
+
+
+def step_error(reference: list[str], previous_bodies: list[str], body: str) -> str:
+    """The oracle's view of a candidate next step, given the steps before it as written: ``correct``,
+    or the first thing wrong with it: ``format`` (no equation), ``event`` (not the next event of the
+    story: a skipped, repeated or invented event, or a wrong operand), ``previous_value`` (starts
+    from a value other than the one carried over), ``arithmetic`` (its result is wrong),
+    ``answer_mismatch`` (its boxed answer differs from its result), ``final`` (answers too early, or
+    does not answer at the last event), ``extra`` (a step past the last event)."""
+    position = len(previous_bodies)
+    if position >= len(reference):
+        return "extra"
+    parsed, ref = parse_equation(body), parse_equation(reference[position])
+    if parsed is None or ref is None:
+        return "format"
+    a, op, x, b = parsed
+    if event_of(body) != event_of(reference[position]) or (op, x) != (ref[1], ref[2]):
+        return "event"
+    start = previous_bodies and parse_equation(previous_bodies[-1])
+    carried = start[3] if start else ref[0] if not previous_bodies else None
+    if a != carried:
+        return "previous_value"
+    if b != apply(op, a, x):
+        return "arithmetic"
+    claim = claim_of(body)
+    if claim != b:
+        return "answer_mismatch"
+    if ("\\boxed{" in body) != (position == len(reference) - 1):
+        return "final"
+    return "correct"
+
+
+# --- the judge's explanation ----------------------------------------------------------------------
+
+
+def check_line(label: str, carried: int | None, body: str) -> tuple[str, bool]:
+    """One candidate's check, as the judge writes it: what the step claims, the equation recomputed
+    from the carried-over value with the step's own operation, and the claim minus the recomputed
+    result (0: the step is right)::
+
+        A says 11; 6 + 4 = 10; 11 - 10 = 1.
+
+    Why a difference and not "yes"/"no": a tiny model learns a new arithmetic fact far faster than a
+    one-bit equality test of two numbers (measured from the same M0, 8 x 16 checks a step: the
+    difference form was 87% right at 500 steps, a yes/no form 49% at 500 and 68% at 1,500).
+    """
+    parsed, claim = parse_equation(body), claim_of(body)
+    if parsed is None or claim is None or carried is None:
+        return f"{label} says nothing.", False
+    _, op, x, _ = parsed
+    true = apply(op, carried, x)
+    return f"{label} says {claim}; {equation(carried, op, x, true).rstrip('.')}; {claim} - {true} = {claim - true}.", \
+        claim == true
+
+
+def verify_explanation(carried: int | None, body_a: str, body_b: str) -> tuple[str, bool, bool]:
+    """The judge's explanation (``sets.explanation: verify``): a check of each candidate, so that the
+    verdict (the step whose difference is 0) follows from what it wrote."""
+    line_a, ok_a = check_line("A", carried, body_a)
+    line_b, ok_b = check_line("B", carried, body_b)
+    return f"{line_a} {line_b}", ok_a, ok_b
+
+
+def check_sentence(rng: random.Random, name: str, result: int) -> str:
+    """A check in M0's pretraining prose, after an equation with ``result``: somebody claims a number,
+    half of the time off by the size of a slip, and the claim minus the result is worked out
+    (``Ben says 11; 11 - 10 = 1.``): the arithmetic the judge's explanation needs, seen thousands of
+    times before SFT."""
+    claim = result if rng.random() < 0.5 else _near(rng, result)
+    return f"{name} says {claim}; {claim} - {result} = {claim - result}."
+
+
 def judge_explanation(step_a_body: str, a_is_right: bool) -> str:
     """The oracle's short explanation: it checks Assistant A's step; the verdict follows from it.
 
@@ -201,3 +335,15 @@ def judge_explanation(step_a_body: str, a_is_right: bool) -> str:
     parsed = parse_equation(step_a_body)
     eq = f"{parsed[0]} {SYMBOL[parsed[1]]} {parsed[2]} = {parsed[3]}" if parsed else "its claim"
     return f"Assistant A's step computes {eq}, which is {'right' if a_is_right else 'wrong'}."
+
+
+def with_checks(solution: str, rng: random.Random, rate: float) -> str:
+    """``solution`` (free-form prose) with :func:`check_sentence` after each of its equations: ``rate``
+    checks per equation on average (its whole part always, one more with the fractional part's
+    probability)."""
+    def add(m: re.Match) -> str:
+        n = int(rate) + (rng.random() < rate - int(rate))
+        checks = [check_sentence(rng, rng.choice(NAMES)[0], int(m.group(4))) for _ in range(n)]
+        return " ".join([m.group(0), *checks])
+
+    return EQUATION.sub(add, solution)

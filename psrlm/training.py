@@ -77,7 +77,9 @@ def dpo_config(cfg: DPO, output_dir: Path, seed: int):
     """TRL's DPO config for ``cfg``. Under ZeRO-3, create it before loading the models (see the module doc)."""
     from trl import DPOConfig
 
-    return _with_deepspeed_comm(DPOConfig(**_common_args(cfg, output_dir, seed), beta=cfg.beta))
+    # an NLL term on the chosen step (RPO, Step-DPO): TRL's "sft" loss beside the sigmoid DPO loss
+    losses = dict(loss_type=["sigmoid", "sft"], loss_weights=[1.0, cfg.rpo_alpha]) if cfg.rpo_alpha else {}
+    return _with_deepspeed_comm(DPOConfig(**_common_args(cfg, output_dir, seed), beta=cfg.beta, **losses))
 
 
 def _with_deepspeed_comm(args):

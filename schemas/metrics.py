@@ -26,6 +26,15 @@ class RolloutMetrics(_Metrics):
     single_candidate_rate: float  # share of rounds whose samples were all identical
     path_accuracy: float  # share of searched paths whose answer is right (oracle)
     mean_steps: float
+    multi_candidate_rounds: int = 0  # rounds with >= 2 distinct candidates (something to judge)
+    # toy world only (None without an oracle): rounds whose distinct candidates mix a right and a wrong
+    # step; judge calls where exactly one step is right ("in the wild") and the share the judge got
+    # right (a parse failure counts as wrong); kept pairs whose chosen step is right and rejected wrong
+    mixed_rounds: int | None = None
+    wild_judgments: int | None = None
+    judge_accuracy_wild: float | None = None
+    correct_pairs: int | None = None
+    pair_correct_rate: float | None = None
 
 
 class AnswerEvalRow(Row):
@@ -66,6 +75,8 @@ class EvalMetrics(_Metrics):
     # (judge.average_orders scores the search this way); None for the explain judge
     judge_order_averaged_accuracy: float | None = None
     judge_examples: int
+    # held-out EFT accuracy per kind of wrong step (toy corruptions; real: gsm8k / prmbench sources)
+    judge_accuracy_by_corruption: dict[str, float] = {}
     mean_steps: float
     mean_step_chars: float
 

@@ -20,6 +20,10 @@ class Candidate(Row):
     final: bool  # ends its solution (answer or end of sequence): see psrlm.steps.is_final_step
     duplicate_of: int | None
     wins: float | None
+    # toy world: the oracle's view of the step given the path so far: "correct" or what is wrong with it
+    # (psrlm.toy.step_error: arithmetic, previous_value, answer_mismatch, event, final, extra, format);
+    # None where there is no oracle (real problems)
+    oracle: str | None = None
 
 
 class Judgment(Row):

@@ -56,8 +56,11 @@ def main(params: Params) -> None:
     else:
         ift = build_ift(sft_split[: cfg.ift_problems])
         # EFT train takes the last problems of the sft split so that it overlaps IFT only when it must
-        eft_train = build_eft(sft_split[-cfg.eft_train_problems :], cfg.corruptions, params.seed, params.problems.toy)
-        eft_test = build_eft(test_split[: cfg.eft_test_problems], cfg.corruptions, params.seed + 1, params.problems.toy)
+        toy_cfg = params.problems.toy
+        eft_train = build_eft(sft_split[-cfg.eft_train_problems :], cfg.corruptions, params.seed, toy_cfg,
+                              cfg.explanation)
+        eft_test = build_eft(test_split[: cfg.eft_test_problems], cfg.corruptions, params.seed + 1, toy_cfg,
+                             cfg.explanation)
     write_parquet(params.set_file("ift"), IFTRecord, ift)
     write_parquet(params.set_file("eft_train"), EFTRecord, eft_train)
     write_parquet(params.set_file("eft_test"), EFTRecord, eft_test)

@@ -22,29 +22,39 @@ def _read(path, model):
     return model.model_validate(json.loads(path.read_text(encoding="utf-8")))
 
 
+def _f(x: float | None) -> str:
+    return "-" if x is None else f"{x:.3f}"
+
+
 def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics],
               searched: dict[str, SearchEvalMetrics]) -> tuple[dict, str]:
     summary: dict[str, dict] = {}
     lines = ["| model | accuracy | test-time search (greedy on the same) | judge accuracy | judge parse failures | "
-             "steps/solution | pairs | tie rate | parse failures (search) | flip rate (search) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "steps/solution | pairs | oracle-correct pairs | judge accuracy in the wild | tie rate | "
+             "parse failures (search) | flip rate (search) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, e in evals.items():
         row = {"accuracy": e.accuracy, "judge_accuracy": e.judge_accuracy, "mean_steps": e.mean_steps}
         t = searched.get(name)
         if t is not None:
             row["search_accuracy"] = t.search_accuracy
+            row["search_greedy_accuracy"] = t.greedy_accuracy
         tts = f"{t.search_accuracy:.3f} ({t.greedy_accuracy:.3f}, n={t.problems})" if t else "-"
         r = rollouts.get(name)  # the search whose pairs trained this model
         if r is not None:
             row |= {"pairs": r.pairs, "tie_rate": r.tie_rate, "parse_failure_rate": r.parse_failure_rate,
                     "flip_rate": r.flip_rate}
+            row |= {k: v for k, v in (("pair_correct_rate", r.pair_correct_rate),
+                                      ("judge_accuracy_wild", r.judge_accuracy_wild)) if v is not None}
         summary[name] = row
-        search = (f"{r.pairs} | {r.tie_rate:.3f} | {r.parse_failure_rate:.3f} | {r.flip_rate:.3f}" if r else
-                  "- | - | - | -")
+        search = (f"{r.pairs} | {_f(r.pair_correct_rate)} | {_f(r.judge_accuracy_wild)} | {r.tie_rate:.3f} | "
+                  f"{r.parse_failure_rate:.3f} | {r.flip_rate:.3f}" if r else "- | - | - | - | - | -")
         lines.append(f"| {name} | {e.accuracy:.3f} | {tts} | {e.judge_accuracy:.3f} | {e.judge_parse_failure_rate:.3f} | "
                      f"{e.mean_steps:.2f} | {search} |")
     note = ("\nSearch columns belong to the rollout whose pairs trained the model "
-            "(M2's are M1's own search and judgments).\n")
+            "(M2's are M1's own search and judgments). Oracle columns (toy world): the share of pairs whose "
+            "chosen step is right and rejected wrong, and the judge's accuracy on the search's own comparisons "
+            "of a right and a wrong step.\n")
     return summary, "\n".join(lines) + "\n" + note
 
 

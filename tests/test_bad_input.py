@@ -18,7 +18,7 @@ import pytest
 from psrlm.analytics import query
 from psrlm.modeling import check_model_dir, save_model
 from psrlm.prompts import parse_verdict
-from schemas import Judgment, PreferencePair, Problem, Round, SearchPath
+from schemas import Candidate, Judgment, PreferencePair, Problem, Round, SearchPath
 from schemas.table import ArtifactError, read_jsonl, read_parquet, write_parquet
 
 GOOD = {"id": "t-1", "source": "toy", "problem": "Mia has 2 apples. How many?", "answer": "2"}
@@ -151,8 +151,11 @@ def test_unparseable_judgments_are_stored_and_counted_never_scored(tmp_path):
                     best_wins=1.0, worst_wins=0.0, outcome="pair", discarded=False)]
     paths = [SearchPath(problem_id="t-1", steps=["Step 1: x"], answer=None, gold="2", correct=False, n_rounds=1,
                         n_rollbacks=0, stop_reason="max_steps")]
+    candidates = [Candidate(problem_id="t-1", round=0, candidate=i, text=f"Step 1: {i}", finish_reason="stop",
+                            final=False, duplicate_of=None, wins=float(i)) for i in (0, 1)]
     files = {}
-    for name, model, rows in (("judgments", Judgment, judged), ("rounds", Round, rounds), ("paths", SearchPath, paths)):
+    for name, model, rows in (("judgments", Judgment, judged), ("rounds", Round, rounds), ("paths", SearchPath, paths),
+                              ("candidates", Candidate, candidates)):
         files[name] = tmp_path / f"{name}.parquet"
         write_parquet(files[name], model, rows)
     stats = query("rollout_metrics", **files).row(0, named=True)

@@ -5,9 +5,9 @@ from schemas import Candidate, Judgment, Round, SearchPath
 from schemas.table import write_parquet
 
 
-def cand(pid, rnd, i, text, wins, final=False):
+def cand(pid, rnd, i, text, wins, final=False, oracle=None):
     return Candidate(problem_id=pid, round=rnd, candidate=i, text=text, finish_reason="stop", final=final,
-                     duplicate_of=None, wins=wins)
+                     duplicate_of=None, wins=wins, oracle=oracle)
 
 
 def rnd(pid, r, outcome, best, worst, bw, ww, discarded=False):
@@ -51,9 +51,53 @@ def test_pairs_skip_ties_and_rolled_back_rounds(tmp_path):
 
 def test_search_metrics(tmp_path):
     t = tables(tmp_path)
-    m = query("rollout_metrics", rounds=t["rounds"], judgments=t["judgments"], paths=t["paths"]).row(0, named=True)
+    m = query("rollout_metrics", **t).row(0, named=True)
     assert m["pairs"] == 2 and m["rounds"] == 4 and m["rollbacks"] == 1
     assert m["tie_rate"] == 0.25
     assert m["parse_failures"] == 1 and abs(m["parse_failure_rate"] - 1 / 6) < 1e-9
     assert m["flip_rate"] == 0.5  # of the two pairs judged in both orders with both verdicts parsed
     assert m["path_accuracy"] == 0.5
+    assert m["multi_candidate_rounds"] == 4
+    assert m["judge_accuracy_wild"] is None and m["pair_correct_rate"] is None  # no oracle: not measured
+
+
+def oracle_rollout(tmp_path, invert: bool):
+    """Two problems, each a round of a right and a wrong step (right shown first in one, second in the
+    other) plus a round where both are wrong, judged in both orders by a judge that is always right
+    (or always wrong, ``invert``)."""
+    candidates, rounds, judgments = [], [], []
+    for pid, right in (("p", 0), ("q", 1)):  # the right candidate's index
+        wrong = 1 - right
+        candidates += [cand(pid, 0, right, "Step 1: right", 0.0, oracle="correct"),
+                       cand(pid, 0, wrong, "Step 1: wrong", 0.0, oracle="arithmetic"),
+                       cand(pid, 1, 0, "Step 2: wrong", 0.0, oracle="arithmetic"),
+                       cand(pid, 1, 1, "Step 2: wrong too", 0.0, oracle="previous_value")]
+        winner = wrong if invert else right
+        for first, second in ((0, 1), (1, 0)):
+            judgments.append(judgment(pid, 0, first, second, "A" if first == winner else "B"))
+            judgments.append(judgment(pid, 1, first, second, "A"))  # not in the wild: both wrong
+        rounds.append(Round(problem_id=pid, round=0, position=1, prompt="x", n_candidates=2, n_distinct=2,
+                            best=winner, worst=1 - winner, best_wins=2.0, worst_wins=0.0, outcome="pair",
+                            discarded=False))
+        rounds.append(Round(problem_id=pid, round=1, position=2, prompt="y", n_candidates=2, n_distinct=2,
+                            best=None, worst=None, best_wins=1.0, worst_wins=1.0, outcome="tie_rollback",
+                            discarded=False))
+    paths = [SearchPath(problem_id=pid, steps=["Step 1: x"], answer=None, gold="1", correct=False, n_rounds=2,
+                        n_rollbacks=1, stop_reason="max_steps") for pid in "pq"]
+    for name, model, rows in [("candidates", Candidate, candidates), ("rounds", Round, rounds),
+                              ("judgments", Judgment, judgments), ("paths", SearchPath, paths)]:
+        write_parquet(tmp_path / f"{name}.parquet", model, rows)
+    return query("rollout_metrics", **{k: tmp_path / f"{k}.parquet" for k in
+                                       ("candidates", "rounds", "judgments", "paths")}).row(0, named=True)
+
+
+def test_oracle_metrics_score_a_right_judge_1_and_an_inverted_one_0(tmp_path):
+    (tmp_path / "right").mkdir()
+    (tmp_path / "inverted").mkdir()
+    right, inverted = oracle_rollout(tmp_path / "right", False), oracle_rollout(tmp_path / "inverted", True)
+    for m in (right, inverted):
+        assert m["wild_judgments"] == 4  # the (right, wrong) comparisons in both orders, not the both-wrong ones
+        assert m["mixed_rounds"] == 2 and m["multi_candidate_rounds"] == 4
+    assert right["judge_accuracy_wild"] == 1.0 and inverted["judge_accuracy_wild"] == 0.0
+    assert right["pair_correct_rate"] == 1.0 and right["correct_pairs"] == 2
+    assert inverted["pair_correct_rate"] == 0.0 and inverted["correct_pairs"] == 0

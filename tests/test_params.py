@@ -97,6 +97,6 @@ def key_paths(d: dict, prefix: str = "") -> set[str]:
     out = set()
     for k, v in d.items():
         out.add(prefix + k)
-        if isinstance(v, dict) and k != "iterations":
+        if isinstance(v, dict) and k not in ("iterations", "corruptions"):  # mappings of names, not keys
             out |= key_paths(v, f"{prefix}{k}.")
     return out

@@ -151,3 +151,19 @@ def test_a_position_biased_judge_ties_every_pair_unless_orders_are_averaged():
     # each order's own verdict is kept: the flip rate still sees the bias
     assert {j["verdict"] for j in averaged.judgments} == {"A"}
     assert all(j["winner"] == j["first"] for j in averaged.judgments)
+
+
+def test_the_oracle_judge_picks_the_right_step_and_ties_two_wrong_ones():
+    ref = ["First, she gets 3 more, so 2 + 3 = 5.", "Second, she gets 1 more, so 5 + 1 = 6. The answer is \\boxed{6}."]
+    problem = SearchProblem(id="o1", question="Mia has 2 apples. First, she gets 3 more. Second, she gets 1 more.",
+                            gold="6", prompt="<prompt>\n", reference=ref)
+    s = ProblemSearch(problem, Search(width=3, max_steps=5, max_rollbacks=1), "both")
+    calls = s.take_candidates(cands("Step 1: First, she gets 3 more, so 2 + 3 = 6.", f"Step 1: {ref[0]}",
+                                    "Step 1: First, she gets 3 more, so 2 + 3 = 4."))
+    assert s.take_verdicts(s.oracle_verdicts(calls)) == []
+    assert [c["oracle"] for c in s.candidates] == ["arithmetic", "correct", "arithmetic"]
+    assert s.rounds[0]["outcome"] == "pair" and s.rounds[0]["best"] == 1
+    calls = s.take_candidates(cands("Step 2: Second, she gets 1 more, so 5 + 1 = 7. The answer is \\boxed{7}.",
+                                    "Step 2: Second, she gets 1 more, so 4 + 1 = 5. The answer is \\boxed{5}."))
+    s.take_verdicts(s.oracle_verdicts(calls))
+    assert s.rounds[1]["outcome"] == "tie_rollback"  # both wrong: the oracle prefers neither

@@ -5,7 +5,8 @@ import random
 from psrlm.grader import is_correct
 from psrlm.params import ToyProblems
 from psrlm.sets import build_eft, build_ift
-from psrlm.toy import apply, corrupt_step, generate_splits, parse_equation
+from psrlm.toy import (CORRUPTIONS, apply, carried_value, corrupt_step, generate_splits, parse_equation, solve, step_error,
+                       verify_explanation, with_checks)
 from schemas import Problem
 
 CFG = ToyProblems()
@@ -33,18 +34,60 @@ def test_every_corruption_is_wrong():
     seen = set()
     for p in problems:
         for pos in range(len(p["steps"])):
-            for kind in ("wrong_arithmetic", "wrong_operand", "skipped_step", "repeated_step"):
+            for kind in CORRUPTIONS:
                 wrong = corrupt_step(p["steps"], pos, kind, rng, CFG)
                 if wrong is None:
                     continue
                 seen.add(kind)
                 assert wrong != p["steps"][pos]
-    assert seen == {"wrong_arithmetic", "wrong_operand", "skipped_step", "repeated_step"}
+                assert step_error(p["steps"], p["steps"][:pos], wrong) != "correct", (kind, wrong)
+    assert seen == set(CORRUPTIONS)
+
+
+def test_the_oracle_reads_the_question_and_knows_each_error():
+    for p in generate_splits(CFG, {"a": 200}, seed=4)["a"]:
+        assert solve(p["problem"]) == p["steps"]  # the reference steps, from the question's text alone
+        for pos, body in enumerate(p["steps"]):
+            assert step_error(p["steps"], p["steps"][:pos], body) == "correct"
+    ref = ["First, he gets 5 more, so 3 + 5 = 8.", "Second, he multiplies them by 2, so 8 * 2 = 16. The answer is \\boxed{16}."]
+    assert step_error(ref, [], "First, he gets 5 more, so 3 + 5 = 9.") == "arithmetic"
+    assert step_error(ref, [ref[0]], "Second, he multiplies them by 2, so 7 * 2 = 14. The answer is \\boxed{14}.") == "previous_value"
+    assert step_error(ref, [ref[0]], "Second, he multiplies them by 2, so 8 * 2 = 16. The answer is \\boxed{15}.") == "answer_mismatch"
+    assert step_error(ref, [], ref[1]) == "event"
+    assert step_error(ref, [ref[0]], "Second, he multiplies them by 2, so 8 * 2 = 16.") == "final"
+    assert step_error(ref, ref, "Third, he gets 1 more, so 16 + 1 = 17.") == "extra"
+    assert step_error(ref, [], "I do not know.") == "format"
+    # a path gone wrong: the next step is right when it carries the wrong value over faithfully
+    assert step_error(ref, ["First, he gets 5 more, so 3 + 5 = 9."],
+                      "Second, he multiplies them by 2, so 9 * 2 = 18. The answer is \\boxed{18}.") == "correct"
+    assert solve("What is 2 + 2?") is None
+
+
+def test_verify_explanation_checks_each_claim_against_the_carried_value():
+    ref = ["First, he gets 5 more, so 3 + 5 = 8.", "Second, he multiplies them by 2, so 8 * 2 = 16. The answer is \\boxed{16}."]
+    carried = carried_value("Leo has 3 books. First, he gets 5 more.", [ref[0]])
+    assert carried == 8
+    text, ok_a, ok_b = verify_explanation(carried, "Second, he multiplies them by 2, so 7 * 2 = 14.", ref[1])
+    assert text == "A says 14; 8 * 2 = 16; 14 - 16 = -2. B says 16; 8 * 2 = 16; 16 - 16 = 0." and (ok_a, ok_b) == (False, True)
+    assert verify_explanation(3, "First, he gets 5 more, so 3 + 5 = 8. The answer is \\boxed{9}.", ref[0])[1:] == (False, True)
+
+
+def test_pretraining_checks_work_out_the_claim_minus_the_result():
+    p = generate_splits(CFG, {"a": 1}, seed=1)["a"][0]
+    rng = random.Random(0)
+    for _ in range(50):
+        text = with_checks(p["solution"], rng, 1.0)
+        checks = __import__("re").findall(r"= (\d+)\. \w+ says (\d+); (\d+) - (\d+) = (-?\d+)\.", text)
+        assert len(checks) == len(p["steps"])
+        for result, claim, c, r, d in checks:
+            assert (c, r) == (claim, result) and int(d) == int(claim) - int(result)
+    assert len(__import__("re").findall(" says ", with_checks(p["solution"], rng, 2.0))) == 2 * len(p["steps"])
+    assert with_checks(p["solution"], rng, 0.0) == p["solution"]
 
 
 def test_eft_has_both_orders_with_consistent_labels():
     problems = [Problem(**p) for p in generate_splits(CFG, {"a": 30}, seed=2)["a"]]
-    eft = build_eft(problems, ["wrong_arithmetic", "repeated_step"], seed=0, cfg=CFG)
+    eft = build_eft(problems, ["wrong_arithmetic", "repeated_step"], seed=0, cfg=CFG, explanation="equation")
     by_pair = {}
     for r in eft:
         by_pair.setdefault(r.pair_id, []).append(r)
@@ -56,3 +99,12 @@ def test_eft_has_both_orders_with_consistent_labels():
         assert right_a == right_b
     ift = build_ift(problems)
     assert all(r.steps[0].startswith("Step 1: ") and "\\boxed{" in r.steps[-1] for r in ift)
+
+
+def test_verify_eft_explanations_support_their_verdicts():
+    problems = [Problem(**p) for p in generate_splits(CFG, {"a": 60}, seed=2)["a"]]
+    eft = build_eft(problems, {"wrong_arithmetic": 0.7, "wrong_previous": 0.2, "answer_mismatch": 0.1}, seed=0, cfg=CFG)
+    assert len(eft) >= 100 and {r.corruption for r in eft} >= {"wrong_arithmetic", "wrong_previous"}
+    for r in eft:
+        a, b = r.explanation.split(" B says ")
+        assert a.endswith(" = 0.") == (r.verdict == "A") and b.endswith(" = 0.") == (r.verdict == "B")

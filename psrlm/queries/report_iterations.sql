@@ -6,6 +6,34 @@ WITH
         FROM read_parquet($judgments, filename = true)),
   paths AS (SELECT regexp_extract(filename, '([^/]+)/paths\.parquet$', 1) AS iteration, *
             FROM read_parquet($paths, filename = true)),
+  c AS (SELECT regexp_extract(filename, '([^/]+)/candidates\.parquet$', 1) AS iteration, *
+        FROM read_parquet($candidates, filename = true, union_by_name = true)),
+  -- the oracle's view (toy world): the judge on the search's own right-vs-wrong comparisons, and
+  -- the kept pairs whose chosen step is right and rejected wrong
+  wild AS (
+    SELECT j.iteration,
+           avg(CASE WHEN j.winner = (CASE WHEN fa.oracle = 'correct' THEN j.first ELSE j.second END)
+                    THEN 1.0 ELSE 0.0 END) AS judge_accuracy_wild
+    FROM j
+    JOIN c AS fa ON fa.iteration = j.iteration AND fa.problem_id = j.problem_id AND fa.round = j.round
+                AND fa.candidate = j.first
+    JOIN c AS fb ON fb.iteration = j.iteration AND fb.problem_id = j.problem_id AND fb.round = j.round
+                AND fb.candidate = j.second
+    WHERE (fa.oracle = 'correct') <> (fb.oracle = 'correct')
+    GROUP BY j.iteration
+  ),
+  kept AS (
+    SELECT r.iteration,
+           avg(CASE WHEN best.oracle = 'correct' AND worst.oracle <> 'correct' THEN 1.0 ELSE 0.0 END)
+             AS pair_correct_rate
+    FROM rounds AS r
+    JOIN c AS best ON best.iteration = r.iteration AND best.problem_id = r.problem_id AND best.round = r.round
+                  AND best.candidate = r.best
+    JOIN c AS worst ON worst.iteration = r.iteration AND worst.problem_id = r.problem_id
+                   AND worst.round = r.round AND worst.candidate = r.worst
+    WHERE r.outcome = 'pair' AND NOT r.discarded AND best.oracle IS NOT NULL
+    GROUP BY r.iteration
+  ),
   flips AS (
     SELECT a.iteration, avg(CASE WHEN a.winner <> b.winner THEN 1.0 ELSE 0.0 END) AS flip_rate
     FROM j AS a JOIN j AS b
@@ -38,9 +66,12 @@ WITH
   )
 SELECT p.iteration, p.problems, r.rounds, r.pairs, r.tie_rate, coalesce(f.flip_rate, 0.0) AS flip_rate,
        r.mean_margin, r.mean_distinct_candidates, r.rollbacks, jd.judgments, jd.parse_failures,
-       jd.first_position_wins, p.path_accuracy, p.steps_per_solution
+       jd.first_position_wins, p.path_accuracy, p.steps_per_solution, w.judge_accuracy_wild,
+       k.pair_correct_rate
 FROM per_path AS p
 JOIN per_round AS r USING (iteration)
 LEFT JOIN per_judgment AS jd USING (iteration)
 LEFT JOIN flips AS f USING (iteration)
+LEFT JOIN wild AS w USING (iteration)
+LEFT JOIN kept AS k USING (iteration)
 ORDER BY iteration

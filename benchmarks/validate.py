@@ -1,0 +1,55 @@
+"""Greedy accuracy of models on a validation slice, for choosing settings.
+
+    python -m benchmarks.validate data/models/m1 data/models/m2 --first 1200 --count 300
+
+Settings (DPO learning rate, beta, the NLL term, search width and temperature) are chosen here, on
+problems of the search split that no iteration searches (``--first``/``--count``; the default params
+search problems 0..1199), never on the test split that the pipeline reports. Greedy decoding with
+the pipeline's generation backend and grader (last ``\\boxed{}``). Prints one line per model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from psrlm.generation import Sampling, open_generator
+from psrlm.grader import extract_answer, is_equivalent
+from psrlm.params import load_params
+from psrlm.prompts import chat_prompt, reasoning_prompt
+from schemas import Problem
+from schemas.table import read_jsonl
+
+
+def greedy_accuracy(generator, problems: list[Problem], style: str, max_tokens: int) -> float:
+    prompts = [chat_prompt(generator.tokenizer, reasoning_prompt(p.problem, style)) for p in problems]
+    outputs = generator.generate(prompts, Sampling(n=1, temperature=0.0, max_tokens=max_tokens), desc="greedy")
+    right = [is_equivalent(extract_answer(out[0].text, fallback_to_number=False), p.answer)
+             for p, out in zip(problems, outputs)]
+    return sum(right) / len(right)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("models", nargs="+")
+    ap.add_argument("--split", default="search")
+    ap.add_argument("--first", type=int, default=1200)
+    ap.add_argument("--count", type=int, default=300)
+    ap.add_argument("--backend", default="vllm")
+    args = ap.parse_args()
+    os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    params = load_params()
+    problems = read_jsonl(params.problems_file(args.split), Problem)[args.first : args.first + args.count]
+    if len(problems) < args.count:
+        raise SystemExit(f"{args.split} has only {len(problems)} problems from {args.first}")
+    for model in args.models:
+        generator = open_generator(model, params.generation, seed=params.seed, backend=args.backend)
+        acc = greedy_accuracy(generator, problems, params.prompts.style, params.evaluate.max_gen_tokens)
+        generator.close()
+        se = (acc * (1 - acc) / max(len(problems) - 1, 1)) ** 0.5
+        print(f"{model}: greedy accuracy {acc:.3f} ± {se:.3f} on {args.split}[{args.first}:{args.first + len(problems)}]",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
