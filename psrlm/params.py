@@ -132,9 +132,9 @@ class Train(Strict):
 class Pretrain(Train):
     """M0 from scratch (tiny model only)."""
 
-    # check sentences per equation of the prose, on average ("Ben says 11; 11 - 10 = 1."): the
-    # arithmetic the judge's explanation does, learnt before SFT (0: plain prose)
-    checks: float = Field(0.0, ge=0, le=8)
+    # check sentences ("7 + 4 = 11. Ben says 9; 9 - 11 = -2.") added to the corpus, 12 per document:
+    # the arithmetic the judge's explanation does, learnt before SFT (0: none)
+    checks: int = Field(0, ge=0)
 
 
 class DPO(Train):
@@ -143,8 +143,8 @@ class DPO(Train):
     rpo_alpha: float | None = Field(None, ge=0)
 
 
-Corruption = Literal["wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_operand", "skipped_step",
-                     "repeated_step"]
+Corruption = Literal["wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_event", "wrong_operand",
+                     "skipped_step", "repeated_step"]
 
 
 class Sets(Strict):

@@ -37,12 +37,12 @@ def eft_pair(p: Problem, kinds: dict[str, float], rng: random.Random, cfg: ToyPr
     the check cannot see is not used) or ``equation`` (the older one-sentence verdict on A's equation).
     """
     position = rng.randrange(len(p.steps))
-    carried = toy.carried_value(p.problem, p.steps[:position])
+    right = p.steps[position]
     for kind in weighted_order(kinds, rng):
         wrong = toy.corrupt_step(p.steps, position, kind, rng, cfg)
-        if wrong is None or wrong == p.steps[position]:
+        if wrong is None or wrong == right:
             continue
-        if explanation == "verify" and toy.verify_explanation(carried, p.steps[position], wrong)[1:] != (True, False):
+        if explanation == "verify" and toy.verify_explanation(right, right, wrong)[1:] != (True, False):
             continue  # the explanation would not support the verdict
         previous = step_texts(p.steps[:position])
         right_text, wrong_text = format_step(position + 1, p.steps[position]), format_step(position + 1, wrong)
@@ -51,7 +51,7 @@ def eft_pair(p: Problem, kinds: dict[str, float], rng: random.Random, cfg: ToyPr
         for verdict in ("A", "B"):
             a, b = (right_text, wrong_text) if verdict == "A" else (wrong_text, right_text)
             if explanation == "verify":
-                text = toy.verify_explanation(carried, step_body(a), step_body(b))[0]
+                text = toy.verify_explanation(right, step_body(a), step_body(b))[0]
             else:
                 text = toy.judge_explanation(step_body(a), verdict == "A")
             records.append(EFTRecord(

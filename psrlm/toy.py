@@ -147,8 +147,8 @@ def _finish(event: str, a: int, kind: str, x: int, result: int, final: bool) -> 
     return f"{event}, so {equation(a, kind, x, result)}" + (ANSWER_SUFFIX.format(result) if final else "")
 
 
-CORRUPTIONS = ("wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_operand", "skipped_step",
-               "repeated_step")
+CORRUPTIONS = ("wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_event", "wrong_operand",
+               "skipped_step", "repeated_step")
 
 
 def corrupt_step(steps: list[str], position: int, kind: str, rng: random.Random, cfg: ToyProblems) -> str | None:
@@ -183,6 +183,16 @@ def _corrupt(steps: list[str], position: int, kind: str, rng: random.Random, cfg
         if not final:
             return None
         return f"{event}, so {equation(a, op, x, b)}" + ANSWER_SUFFIX.format(_near(rng, b))
+    if kind == "wrong_event":  # an event the question does not tell, restated and computed consistently
+        ordinal, rest = event.split(", ", 1)
+        pro = rest.split(" ", 1)[0]
+        options = [(k, y) for k in cfg.operations
+                   for y in (range(2, cfg.factor_max + 1) if k == "mul" else range(1, cfg.operand_max + 1))
+                   if (k, y) != (op, x) and apply(k, a, y) >= 0]
+        if not options:
+            return None
+        k, y = rng.choice(options)
+        return _finish(f"{ordinal}, {_sentence(Op(k, y), pro).rstrip('.')}", a, k, y, apply(k, a, y), final)
     if kind == "wrong_operand":
         hi = cfg.factor_max if op == "mul" else cfg.operand_max
         lo = 2 if op == "mul" else 1
@@ -286,41 +296,74 @@ def step_error(reference: list[str], previous_bodies: list[str], body: str) -> s
 # --- the judge's explanation ----------------------------------------------------------------------
 
 
-def check_line(label: str, carried: int | None, body: str) -> tuple[str, bool]:
-    """One candidate's check, as the judge writes it: what the step claims, the equation recomputed
-    from the carried-over value with the step's own operation, and the claim minus the recomputed
-    result (0: the step is right)::
+def check_claim(label: str, true: int, body: str) -> tuple[str, bool]:
+    """One candidate's check, as the judge writes it: what the step claims (its boxed answer, else its
+    result) minus the right result (0: the step is right)::
 
-        A says 11; 6 + 4 = 10; 11 - 10 = 1.
+        A says 9; 9 - 11 = -2.
 
     Why a difference and not "yes"/"no": a tiny model learns a new arithmetic fact far faster than a
     one-bit equality test of two numbers (measured from the same M0, 8 x 16 checks a step: the
     difference form was 87% right at 500 steps, a yes/no form 49% at 500 and 68% at 1,500).
     """
-    parsed, claim = parse_equation(body), claim_of(body)
-    if parsed is None or claim is None or carried is None:
+    claim = claim_of(body)
+    if claim is None:
         return f"{label} says nothing.", False
-    _, op, x, _ = parsed
-    true = apply(op, carried, x)
-    return f"{label} says {claim}; {equation(carried, op, x, true).rstrip('.')}; {claim} - {true} = {claim - true}.", \
-        claim == true
+    return f"{label} says {claim}; {claim} - {true} = {claim - true}.", claim == true
 
 
-def verify_explanation(carried: int | None, body_a: str, body_b: str) -> tuple[str, bool, bool]:
-    """The judge's explanation (``sets.explanation: verify``): a check of each candidate, so that the
-    verdict (the step whose difference is 0) follows from what it wrote."""
-    line_a, ok_a = check_line("A", carried, body_a)
-    line_b, ok_b = check_line("B", carried, body_b)
-    return f"{line_a} {line_b}", ok_a, ok_b
+def verify_explanation(right_step: str, body_a: str, body_b: str) -> tuple[str, bool, bool]:
+    """The judge's explanation (``sets.explanation: verify``): the right next step worked out (its
+    event restated from the question, from the value carried over, as the reasoner writes it), then a
+    check of each candidate's claim against its result, so that the verdict (the step whose
+    difference is 0) follows from what it wrote::
+
+        Second, she gets 4 more, so 7 + 4 = 11. A says 9; 9 - 11 = -2. B says 11; 11 - 11 = 0.
+
+    The check sees every kind of wrong step whose claim differs from the right result: arithmetic,
+    a wrong carried value, a wrong, skipped or repeated event, a boxed answer off its result."""
+    parsed = parse_equation(right_step)
+    if parsed is None:
+        raise ValueError(f"not a step with an equation: {right_step!r}")
+    true = parsed[3]
+    line_a, ok_a = check_claim("A", true, body_a)
+    line_b, ok_b = check_claim("B", true, body_b)
+    return f"{right_step.split(' The answer is ')[0]} {line_a} {line_b}", ok_a, ok_b
 
 
-def check_sentence(rng: random.Random, name: str, result: int) -> str:
-    """A check in M0's pretraining prose, after an equation with ``result``: somebody claims a number,
-    half of the time off by the size of a slip, and the claim minus the result is worked out
-    (``Ben says 11; 11 - 10 = 1.``): the arithmetic the judge's explanation needs, seen thousands of
-    times before SFT."""
-    claim = result if rng.random() < 0.5 else _near(rng, result)
-    return f"{name} says {claim}; {claim} - {result} = {claim - result}."
+def right_step(question: str, previous_bodies: list[str]) -> str | None:
+    """The right next step given the steps so far as written (the event the question tells next,
+    computed from the value carried over), or None past the last event or off the toy world."""
+    reference, carried = solve(question), carried_value(question, previous_bodies)
+    position = len(previous_bodies)
+    if reference is None or carried is None or position >= len(reference):
+        return None
+    _, op, x, _ = parse_equation(reference[position])
+    return _finish(event_of(reference[position]), carried, op, x, apply(op, carried, x),
+                   position == len(reference) - 1)
+
+
+def check_sentence(rng: random.Random, a: int, kind: str, x: int) -> str:
+    """A check in M0's pretraining corpus: an equation, somebody's claim (half of the time right, a
+    quarter off by the size of a slip, a quarter any value of the world, as a wrong event gives) and
+    the claim minus the result (``7 + 4 = 11. Ben says 9; 9 - 11 = -2.``): the arithmetic the judge's
+    explanation does, seen tens of thousands of times before SFT."""
+    result = apply(kind, a, x)
+    r = rng.random()
+    claim = result if r < 0.5 else _near(rng, result) if r < 0.75 else rng.randint(0, 2 * result + 3)
+    return f"{equation(a, kind, x, result)} {rng.choice(NAMES)[0]} says {claim}; {claim} - {result} = {claim - result}."
+
+
+def check_document(rng: random.Random, cfg: ToyProblems, n: int = 16) -> str:
+    """``n`` check sentences on random equations of the world's size: one pretraining document."""
+    sentences = []
+    while len(sentences) < n:
+        kind = rng.choice(cfg.operations)
+        a = rng.randint(0, cfg.value_max)
+        x = rng.randint(2, cfg.factor_max) if kind == "mul" else rng.randint(1, cfg.operand_max)
+        if 0 <= apply(kind, a, x) <= cfg.value_max:
+            sentences.append(check_sentence(rng, a, kind, x))
+    return " ".join(sentences)
 
 
 def judge_explanation(step_a_body: str, a_is_right: bool) -> str:
@@ -335,15 +378,3 @@ def judge_explanation(step_a_body: str, a_is_right: bool) -> str:
     parsed = parse_equation(step_a_body)
     eq = f"{parsed[0]} {SYMBOL[parsed[1]]} {parsed[2]} = {parsed[3]}" if parsed else "its claim"
     return f"Assistant A's step computes {eq}, which is {'right' if a_is_right else 'wrong'}."
-
-
-def with_checks(solution: str, rng: random.Random, rate: float) -> str:
-    """``solution`` (free-form prose) with :func:`check_sentence` after each of its equations: ``rate``
-    checks per equation on average (its whole part always, one more with the fractional part's
-    probability)."""
-    def add(m: re.Match) -> str:
-        n = int(rate) + (rng.random() < rate - int(rate))
-        checks = [check_sentence(rng, rng.choice(NAMES)[0], int(m.group(4))) for _ in range(n)]
-        return " ".join([m.group(0), *checks])
-
-    return EQUATION.sub(add, solution)

@@ -5,8 +5,8 @@ import random
 from psrlm.grader import is_correct
 from psrlm.params import ToyProblems
 from psrlm.sets import build_eft, build_ift
-from psrlm.toy import (CORRUPTIONS, apply, carried_value, corrupt_step, generate_splits, parse_equation, solve, step_error,
-                       verify_explanation, with_checks)
+from psrlm.toy import (CORRUPTIONS, apply, check_document, corrupt_step, generate_splits, parse_equation, right_step, solve,
+                       step_error, verify_explanation)
 from schemas import Problem
 
 CFG = ToyProblems()
@@ -63,26 +63,30 @@ def test_the_oracle_reads_the_question_and_knows_each_error():
     assert solve("What is 2 + 2?") is None
 
 
-def test_verify_explanation_checks_each_claim_against_the_carried_value():
-    ref = ["First, he gets 5 more, so 3 + 5 = 8.", "Second, he multiplies them by 2, so 8 * 2 = 16. The answer is \\boxed{16}."]
-    carried = carried_value("Leo has 3 books. First, he gets 5 more.", [ref[0]])
-    assert carried == 8
-    text, ok_a, ok_b = verify_explanation(carried, "Second, he multiplies them by 2, so 7 * 2 = 14.", ref[1])
-    assert text == "A says 14; 8 * 2 = 16; 14 - 16 = -2. B says 16; 8 * 2 = 16; 16 - 16 = 0." and (ok_a, ok_b) == (False, True)
-    assert verify_explanation(3, "First, he gets 5 more, so 3 + 5 = 8. The answer is \\boxed{9}.", ref[0])[1:] == (False, True)
+def test_verify_explanation_works_out_the_right_step_and_each_claim_against_it():
+    question = "Leo has 3 books. First, he gets 5 more. Second, he multiplies them by 2. How many?"
+    ref = solve(question)
+    assert right_step(question, []) == ref[0] and right_step(question, [ref[0]]) == ref[1]
+    # after a wrong first step, the right next step starts from the value it carried over
+    assert right_step(question, ["First, he gets 5 more, so 3 + 5 = 9."]).startswith("Second, he multiplies them by 2, so 9 * 2 = 18.")
+    assert right_step(question, ref) is None
+    text, ok_a, ok_b = verify_explanation(ref[1], "Second, he multiplies them by 2, so 7 * 2 = 14.", ref[1])
+    assert text == "Second, he multiplies them by 2, so 8 * 2 = 16. A says 14; 14 - 16 = -2. B says 16; 16 - 16 = 0."
+    assert (ok_a, ok_b) == (False, True)
+    # the boxed answer is what a final step claims; a wrong event is caught through its result
+    assert verify_explanation(ref[1], ref[1].replace("{16}", "{15}"), ref[1])[1:] == (False, True)
+    assert verify_explanation(ref[0], "First, he gets 4 more, so 3 + 4 = 7.", ref[0])[1:] == (False, True)
 
 
-def test_pretraining_checks_work_out_the_claim_minus_the_result():
-    p = generate_splits(CFG, {"a": 1}, seed=1)["a"][0]
+def test_check_documents_work_out_the_claim_minus_the_result():
     rng = random.Random(0)
-    for _ in range(50):
-        text = with_checks(p["solution"], rng, 1.0)
-        checks = __import__("re").findall(r"= (\d+)\. \w+ says (\d+); (\d+) - (\d+) = (-?\d+)\.", text)
-        assert len(checks) == len(p["steps"])
-        for result, claim, c, r, d in checks:
+    for _ in range(20):
+        doc = check_document(rng, CFG, 12)
+        checks = __import__("re").findall(r"(\d+) ([+*-]) (\d+) = (\d+)\. \w+ says (\d+); (\d+) - (\d+) = (-?\d+)\.", doc)
+        assert len(checks) == 12
+        for a, op, x, result, claim, c, r, d in checks:
+            assert apply({"+": "add", "-": "sub", "*": "mul"}[op], int(a), int(x)) == int(result)
             assert (c, r) == (claim, result) and int(d) == int(claim) - int(result)
-    assert len(__import__("re").findall(" says ", with_checks(p["solution"], rng, 2.0))) == 2 * len(p["steps"])
-    assert with_checks(p["solution"], rng, 0.0) == p["solution"]
 
 
 def test_eft_has_both_orders_with_consistent_labels():
@@ -103,8 +107,9 @@ def test_eft_has_both_orders_with_consistent_labels():
 
 def test_verify_eft_explanations_support_their_verdicts():
     problems = [Problem(**p) for p in generate_splits(CFG, {"a": 60}, seed=2)["a"]]
-    eft = build_eft(problems, {"wrong_arithmetic": 0.7, "wrong_previous": 0.2, "answer_mismatch": 0.1}, seed=0, cfg=CFG)
-    assert len(eft) >= 100 and {r.corruption for r in eft} >= {"wrong_arithmetic", "wrong_previous"}
+    kinds = {"wrong_event": 0.4, "wrong_arithmetic": 0.3, "wrong_previous": 0.2, "answer_mismatch": 0.1}
+    eft = build_eft(problems, kinds, seed=0, cfg=CFG)
+    assert len(eft) >= 100 and {r.corruption for r in eft} >= {"wrong_event", "wrong_arithmetic", "wrong_previous"}
     for r in eft:
         a, b = r.explanation.split(" B says ")
         assert a.endswith(" = 0.") == (r.verdict == "A") and b.endswith(" = 0.") == (r.verdict == "B")
