@@ -132,9 +132,9 @@ class Train(Strict):
 class Pretrain(Train):
     """M0 from scratch (tiny model only)."""
 
-    # check sentences ("7 + 4 = 11. Ben says 9; 9 - 11 = -2.") added to the corpus, 12 per document:
-    # the arithmetic the judge's explanation does, learnt before SFT (0: none)
-    checks: int = Field(0, ge=0)
+    # check sentences per equation of the prose, on average ("... = 11. Ben says 9; 9 - 11 = -2."): the
+    # arithmetic the judge's explanation does, learnt before SFT (0: plain prose)
+    checks: float = Field(0.0, ge=0, le=8)
 
 
 class DPO(Train):

@@ -343,27 +343,28 @@ def right_step(question: str, previous_bodies: list[str]) -> str | None:
                    position == len(reference) - 1)
 
 
-def check_sentence(rng: random.Random, a: int, kind: str, x: int) -> str:
-    """A check in M0's pretraining corpus: an equation, somebody's claim (half of the time right, a
-    quarter off by the size of a slip, a quarter any value of the world, as a wrong event gives) and
-    the claim minus the result (``7 + 4 = 11. Ben says 9; 9 - 11 = -2.``): the arithmetic the judge's
-    explanation does, seen tens of thousands of times before SFT."""
-    result = apply(kind, a, x)
+def check_sentence(rng: random.Random, result: int) -> str:
+    """A check in M0's pretraining prose, after an equation with ``result``: somebody claims a number
+    (half of the time right, a quarter off by the size of a slip, a quarter any value, as a wrong
+    event gives) and the claim minus the result is worked out (``Ben says 9; 9 - 11 = -2.``): the
+    arithmetic the judge's explanation does, seen tens of thousands of times before SFT."""
     r = rng.random()
     claim = result if r < 0.5 else _near(rng, result) if r < 0.75 else rng.randint(0, 2 * result + 3)
-    return f"{equation(a, kind, x, result)} {rng.choice(NAMES)[0]} says {claim}; {claim} - {result} = {claim - result}."
+    return f"{rng.choice(NAMES)[0]} says {claim}; {claim} - {result} = {claim - result}."
 
 
-def check_document(rng: random.Random, cfg: ToyProblems, n: int = 16) -> str:
-    """``n`` check sentences on random equations of the world's size: one pretraining document."""
-    sentences = []
-    while len(sentences) < n:
-        kind = rng.choice(cfg.operations)
-        a = rng.randint(0, cfg.value_max)
-        x = rng.randint(2, cfg.factor_max) if kind == "mul" else rng.randint(1, cfg.operand_max)
-        if 0 <= apply(kind, a, x) <= cfg.value_max:
-            sentences.append(check_sentence(rng, a, kind, x))
-    return " ".join(sentences)
+def with_checks(solution: str, rng: random.Random, rate: float) -> str:
+    """``solution`` (free-form prose) with :func:`check_sentence` after its equations: ``rate`` checks
+    per equation on average (its whole part always, one more with the fractional part's probability).
+
+    Checks stand inside the prose, right after the equation they check: measured with the default
+    model, 64k of them there took M0 to 98% right on "is the difference 0" (88% exact), while 48k in
+    separate documents of checks left it at chance (52%)."""
+    def add(m: re.Match) -> str:
+        n = int(rate) + (rng.random() < rate - int(rate))
+        return " ".join([m.group(0), *(check_sentence(rng, int(m.group(4))) for _ in range(n))])
+
+    return EQUATION.sub(add, solution)
 
 
 def judge_explanation(step_a_body: str, a_is_right: bool) -> str:

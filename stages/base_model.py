@@ -34,21 +34,18 @@ from schemas.table import read_jsonl, write_json
 log = logging.getLogger("stages.base_model")
 
 
-def pretraining_text(p: Problem) -> str:
-    return f"Problem: {p.problem}\nSolution: {p.solution}"
+def pretraining_text(p: Problem, rng: random.Random | None = None, checks: float = 0.0) -> str:
+    """A pretraining document: the problem and its free-form solution, with ``checks`` check sentences
+    per equation on average (``toy.with_checks``)."""
+    solution = toy.with_checks(p.solution, rng, checks) if checks and rng is not None else p.solution
+    return f"Problem: {p.problem}\nSolution: {solution}"
 
 
-def check_documents(count: int, cfg, seed: int) -> list[str]:
-    """``count`` check sentences (``toy.check_document``), 12 to a document (~220 tokens)."""
-    rng = random.Random(seed)
-    return [toy.check_document(rng, cfg, min(12, count - i)) for i in range(0, count, 12)]
-
-
-def tokenizer_corpus(problems: list[Problem], checks: list[str] = ()) -> list[str]:
+def tokenizer_corpus(problems: list[Problem]) -> list[str]:
     """Everything the tokenizer should encode compactly: prose, step solutions, both prompt templates."""
-    texts = [pretraining_text(p) for p in problems]
+    rng = random.Random(0)
+    texts = [pretraining_text(p, rng, 1.0) for p in problems]
     texts += ["\n".join(format_step(i + 1, s) for i, s in enumerate(p.steps)) for p in problems[:2000]]
-    texts += list(checks[:500])
     for style in prompts.STYLES:
         texts += [prompts.reasoning_prompt("x", style), prompts.judge_prompt("x", ["Step 1: x"], "Step 2: a", "Step 2: b", style)]
     texts += [prompts.judge_target(toy.judge_explanation("1 + 1 = 2.", v == "A"), v) for v in "AB"]
@@ -71,11 +68,11 @@ def main(params: Params) -> None:
         return
     else:
         corpus = read_jsonl(params.problems_file("pretrain"), Problem)
-        checks = check_documents(params.pretrain.checks, params.problems.toy, params.seed)
-        tokenizer = train_tokenizer(tokenizer_corpus(corpus, checks), params.model.tiny.vocab_size)
+        tokenizer = train_tokenizer(tokenizer_corpus(corpus), params.model.tiny.vocab_size)
         model = build_tiny_model(params.model.tiny, tokenizer, seed=params.seed)
         log.info("tiny model: %d parameters, vocabulary %d", parameter_count(model), len(tokenizer))
-        records = [{"text": pretraining_text(p)} for p in corpus] + [{"text": t} for t in checks]
+        rng = random.Random(params.seed)
+        records = [{"text": pretraining_text(p, rng, params.pretrain.checks)} for p in corpus]
         checkpoints = checkpoint_dir(out, records, params.model.tiny.model_dump(), params.pretrain.model_dump(),
                                      params.seed)
         metrics = sft(model, tokenizer, records, params.pretrain, checkpoints, params.seed, save_to=out)

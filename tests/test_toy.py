@@ -5,8 +5,8 @@ import random
 from psrlm.grader import is_correct
 from psrlm.params import ToyProblems
 from psrlm.sets import build_eft, build_ift
-from psrlm.toy import (CORRUPTIONS, apply, check_document, corrupt_step, generate_splits, parse_equation, right_step, solve,
-                       step_error, verify_explanation)
+from psrlm.toy import (CORRUPTIONS, apply, corrupt_step, generate_splits, parse_equation, right_step, solve,
+                       step_error, verify_explanation, with_checks)
 from schemas import Problem
 
 CFG = ToyProblems()
@@ -78,15 +78,17 @@ def test_verify_explanation_works_out_the_right_step_and_each_claim_against_it()
     assert verify_explanation(ref[0], "First, he gets 4 more, so 3 + 4 = 7.", ref[0])[1:] == (False, True)
 
 
-def test_check_documents_work_out_the_claim_minus_the_result():
+def test_pretraining_checks_work_out_the_claim_minus_the_result():
+    p = generate_splits(CFG, {"a": 1}, seed=1)["a"][0]
     rng = random.Random(0)
-    for _ in range(20):
-        doc = check_document(rng, CFG, 12)
-        checks = __import__("re").findall(r"(\d+) ([+*-]) (\d+) = (\d+)\. \w+ says (\d+); (\d+) - (\d+) = (-?\d+)\.", doc)
-        assert len(checks) == 12
-        for a, op, x, result, claim, c, r, d in checks:
-            assert apply({"+": "add", "-": "sub", "*": "mul"}[op], int(a), int(x)) == int(result)
+    for _ in range(50):
+        text = with_checks(p["solution"], rng, 1.0)
+        checks = __import__("re").findall(r"= (\d+)\. \w+ says (\d+); (\d+) - (\d+) = (-?\d+)\.", text)
+        assert len(checks) == len(p["steps"])
+        for result, claim, c, r, d in checks:
             assert (c, r) == (claim, result) and int(d) == int(claim) - int(result)
+    assert len(__import__("re").findall(" says ", with_checks(p["solution"], rng, 2.0))) == 2 * len(p["steps"])
+    assert with_checks(p["solution"], rng, 0.0) == p["solution"]
 
 
 def test_eft_has_both_orders_with_consistent_labels():
