@@ -4,7 +4,7 @@
     python -m psrlm.compare --vary seed --vary problems.seed
     python -m psrlm.compare --json out.json # also write the table as JSON
 
-Reads ``dvc exp show --json`` (the workspace and every experiment of the current commit), groups the
+Reads ``dvc exp show --json`` (the workspace and the experiments of the last ``--num`` commits), groups the
 runs whose params are equal except the ``--vary`` keys, and prints, per group and model, the mean and
 sample standard deviation of each summary metric over the runs, the number of runs, and the gain of
 the last model over M1 in each run. Run the seeds first::
@@ -46,14 +46,27 @@ def runs_of(exp_show: list) -> list[dict]:
         if not isinstance(node, dict):
             continue
         for child in node.get("experiments") or []:
-            stack += child.get("revs", []) if isinstance(child, dict) else []
+            state = ((child.get("executor") or {}).get("state") if isinstance(child, dict) else None)
+            if state in (None, "success"):  # queued, running or failed experiments show stale or no results
+                stack += child.get("revs", [])
         data = node.get("data") or {}
         summary = ((data.get("metrics") or {}).get(SUMMARY) or {}).get("data")
         params = ((data.get("params") or {}).get("params.yaml") or {}).get("data")
         if summary and params:
-            runs.append({"name": node.get("name") or node.get("rev", "?")[:7], "params": _flatten(params),
+            runs.append({"name": node.get("name") or node.get("rev", "?")[:7], "params": _flatten(_complete(params)),
                          "summary": summary})
     return runs
+
+
+def _complete(params: dict) -> dict:
+    """The params with every default filled in (a key added to params.yaml later, at its default, is the
+    same run); as they are when they do not validate (an older schema)."""
+    from psrlm.params import ParamsError, parse_params
+
+    try:
+        return parse_params(params).model_dump()
+    except ParamsError:
+        return params
 
 
 def group_by_seed(runs: list[dict], vary: list[str]) -> list[list[dict]]:
@@ -108,9 +121,10 @@ def main(argv: list[str] | None = None) -> int:
                     "(repeatable; default: seed)")
     ap.add_argument("--json", type=Path, help="also write the per-group values here")
     ap.add_argument("--min-runs", type=int, default=2, help="show groups of at least this many runs")
+    ap.add_argument("--num", type=int, default=10, help="experiments of the last NUM commits (dvc exp show --num)")
     args = ap.parse_args(argv)
     vary = args.vary or ["seed"]
-    proc = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True)
+    proc = subprocess.run(["dvc", "exp", "show", "--json", "--num", str(args.num)], capture_output=True, text=True)
     if proc.returncode != 0:
         print(f"dvc exp show failed:\n{proc.stderr}", file=sys.stderr)
         return 2
