@@ -72,6 +72,7 @@ class RealProblems(Strict):
     eft: list[Literal["gsm8k", "prmbench"]] = Field(default=["gsm8k"], min_length=1)
     prmbench_test_share: float = Field(0.2, gt=0, lt=1)  # PRMBench pairs held out for the EFT test split
     hub: dict[str, str] = {}  # source -> hub data set id, read instead of data_root (needs network)
+    duplicates: Literal["error", "drop"] = "error"  # the same problem text twice in a file: error | counted drop
 
 
 class Problems(Strict):

@@ -40,6 +40,7 @@ class Problem(Row):
     solution: str = ""
 
     unique_key: ClassVar[str] = "id"
+    unique_text: ClassVar[str] = "problem"
 
     @field_validator("problem", "answer")
     @classmethod

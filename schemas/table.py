@@ -9,23 +9,29 @@ something is off. JSONL readers name file and line.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import types
 import typing
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+log = logging.getLogger(__name__)
+
 
 class Row(BaseModel):
     """Base of every artifact row: unknown fields are errors, rows are immutable. ``unique_key`` names
-    a field whose values must not repeat within one file (readers check it)."""
+    a field whose values must not repeat within one file (readers check it); ``unique_text`` a text
+    field that must not repeat either (whitespace-normalised): a repeat is an error, or with
+    ``duplicates="drop"`` a counted, logged drop."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     unique_key: ClassVar[str | None] = None
+    unique_text: ClassVar[str | None] = None
 
 
 R = TypeVar("R", bound=Row)
@@ -78,10 +84,15 @@ def write_parquet(path: str | Path, model: type[R], rows: Iterable[R | dict]) ->
     return len(validated)
 
 
-def _validated(model: type[R], records: Iterable[tuple[str, str, dict]]) -> list[R]:
-    """Validate ``(where, short where, record)`` triples as ``model``, checking ``model.unique_key``."""
+Duplicates = Literal["error", "drop"]
+
+
+def _validated(model: type[R], records: Iterable[tuple[str, str, dict]], duplicates: Duplicates = "error") -> list[R]:
+    """Validate ``(where, short where, record)`` triples as ``model``, checking ``model.unique_key``
+    and ``model.unique_text`` (see :class:`Row`)."""
     out: list[R] = []
     seen: dict[Any, str] = {}
+    texts = TextRepeats(model.unique_text, duplicates)
     for where, short, record in records:
         try:
             row = model.model_validate(record)
@@ -92,8 +103,37 @@ def _validated(model: type[R], records: Iterable[tuple[str, str, dict]]) -> list
             if key in seen:
                 raise ArtifactError(f"{where}: duplicate {model.unique_key} {key!r} (first at {seen[key]})")
             seen[key] = short
-        out.append(row)
+        if texts.keep(getattr(row, model.unique_text) if model.unique_text else None, where, short):
+            out.append(row)
+    texts.report()
     return out
+
+
+class TextRepeats:
+    """The ``unique_text`` check: the same text twice (whitespace-normalised) is an error naming both
+    places, or with ``duplicates="drop"`` the later one is skipped and counted."""
+
+    def __init__(self, field: str | None, duplicates: Duplicates = "error"):
+        if duplicates not in ("error", "drop"):
+            raise ValueError(f"duplicates must be 'error' or 'drop', got {duplicates!r}")
+        self.field, self.duplicates, self.seen, self.dropped = field, duplicates, {}, []
+
+    def keep(self, text: str | None, where: str, short: str) -> bool:
+        if self.field is None or text is None:
+            return True
+        key = " ".join(text.split())
+        if key not in self.seen:
+            self.seen[key] = short
+            return True
+        if self.duplicates == "error":
+            raise ArtifactError(f"{where}: same {self.field} as {self.seen[key]} (a repeated problem; "
+                                f"problems.duplicates: drop skips and counts repeats)")
+        self.dropped.append(where)
+        return False
+
+    def report(self) -> None:
+        if self.dropped:
+            log.warning("%d repeated %s dropped (first: %s)", len(self.dropped), self.field, self.dropped[0])
 
 
 def read_parquet(path: str | Path, model: type[R]) -> list[R]:
@@ -139,6 +179,8 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as err:
                 raise ArtifactError(f"{path}:{lineno}: not valid UTF-8 ({err.reason} at byte {err.start})") from None
+            if lineno == 1:
+                line = line.removeprefix("\ufeff")  # a byte order mark, as some Windows tools write UTF-8
             if not line.strip():
                 continue
             try:
@@ -150,8 +192,8 @@ def iter_jsonl(path: str | Path) -> Iterator[tuple[int, dict]]:
             yield lineno, obj
 
 
-def read_jsonl(path: str | Path, model: type[R]) -> list[R]:
-    out = _validated(model, ((f"{path}:{n}", f"line {n}", obj) for n, obj in iter_jsonl(path)))
+def read_jsonl(path: str | Path, model: type[R], *, duplicates: Duplicates = "error") -> list[R]:
+    out = _validated(model, ((f"{path}:{n}", f"line {n}", obj) for n, obj in iter_jsonl(path)), duplicates)
     if not out:
         raise ArtifactError(f"{path}: no records (empty file)")
     return out

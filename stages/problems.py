@@ -31,12 +31,12 @@ def real_splits(params: Params) -> dict[str, list]:
     cfg, splits = params.problems.real, params.problems.splits
     train = []
     for source in cfg.train:
-        train += load_problems(source, cfg.data_root, "train", hub=cfg.hub.get(source))
+        train += load_problems(source, cfg.data_root, "train", hub=cfg.hub.get(source), duplicates=cfg.duplicates)
     random.Random(params.problems.seed).shuffle(train)
     need = splits.sft + splits.search
     if need > len(train):
         raise ParamsError(f"problems.splits: sft + search = {need}, but {'+'.join(cfg.train)} train has {len(train)}")
-    test = load_problems(cfg.test, cfg.data_root, "test", hub=cfg.hub.get(cfg.test))
+    test = load_problems(cfg.test, cfg.data_root, "test", hub=cfg.hub.get(cfg.test), duplicates=cfg.duplicates)
     if splits.test > len(test):
         raise ParamsError(f"problems.splits.test: {splits.test}, but {cfg.test} test has {len(test)}")
     return {"pretrain": [], "sft": with_steps(train[: splits.sft]), "search": train[splits.sft : need],

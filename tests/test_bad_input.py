@@ -48,7 +48,7 @@ def row(**changes) -> str:
         ([row(answer="\\frac{1}{2")], r"problems.jsonl:1: field 'answer': .*no grader can parse.*never closed"),
         ([row(answer="\\boxed{ }")], r"problems.jsonl:1: field 'answer': .*empty answer"),
         ([row(answer="$\\frac12")], r"problems.jsonl:1: field 'answer': .*unbalanced '\$'"),
-        ([row(), row(id="t-2"), row(id="t-1")], r"problems.jsonl:3: duplicate id 't-1' \(first at line 1\)"),
+        ([row(), row(id="t-2", problem="Q2"), row(id="t-1", problem="Q3")], r"problems.jsonl:3: duplicate id 't-1' \(first at line 1\)"),
         ([row(id="")], r"problems.jsonl:1: field 'id': String should have at least 1 character"),
         ([row(steps="3 + 4 = 7.")], r"problems.jsonl:1: field 'steps': Input should be a valid list"),
         ([row(level=5)], r"problems.jsonl:1: field 'level': Extra inputs are not permitted"),
@@ -63,6 +63,34 @@ def test_bad_problem_file_names_file_line_and_reason(tmp_path, lines, message):
     path = problems_file(tmp_path, *lines)
     with pytest.raises(ArtifactError, match=message):
         read_jsonl(path, Problem)
+
+
+def test_a_leading_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "problems.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + row().encode() + b"\n" + row(id="t-2", problem="Ben has 3 pens. How many?").encode() + b"\n")
+    assert [p.id for p in read_jsonl(path, Problem)] == ["t-1", "t-2"]
+
+
+def test_a_repeated_problem_names_both_lines_or_is_a_counted_drop(tmp_path, caplog):
+    path = problems_file(tmp_path, row(), row(id="t-2", problem="Ben has 3 pens. How many?"),
+                         row(id="t-3", problem="Mia has 2  apples.\nHow many?"))
+    with pytest.raises(ArtifactError, match=r"problems.jsonl:3: same problem as line 1 \(a repeated problem"):
+        read_jsonl(path, Problem)
+    kept = read_jsonl(path, Problem, duplicates="drop")
+    assert [p.id for p in kept] == ["t-1", "t-2"]
+    assert "1 repeated problem dropped (first: " in caplog.text and "problems.jsonl:3" in caplog.text
+
+
+def test_a_repeated_problem_in_a_real_source_names_both_lines(tmp_path):
+    from psrlm.real.loaders import load_problems
+
+    (tmp_path / "gsm8k").mkdir()
+    rows = [{"question": "Q one?", "answer": "x\n#### 1"}, {"question": "Q two?", "answer": "y\n#### 2"},
+            {"question": "Q  one?", "answer": "z\n#### 3"}]
+    (tmp_path / "gsm8k" / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(ArtifactError, match=r"test.jsonl:3: same problem as .*test.jsonl:1"):
+        load_problems("gsm8k", tmp_path, "test")
+    assert len(load_problems("gsm8k", tmp_path, "test", duplicates="drop")) == 2
 
 
 def test_missing_problem_file(tmp_path):

@@ -19,13 +19,13 @@ pytestmark = pytest.mark.skipif(not (ROOT / "README.md").exists(), reason=f"no o
 
 @pytest.fixture(scope="module")
 def problems():
-    """Every problem source and split, loaded once."""
-    return {(source, split): loaders.load_problems(source, ROOT, split) for source, split in loaders.FILES}
+    """Every problem source and split, loaded once (repeated problem texts dropped: MATH train has one)."""
+    return {(source, split): loaders.load_problems(source, ROOT, split, duplicates="drop") for source, split in loaders.FILES}
 
 
 # ---- loaders: counts (README), schema, normalised answers -------------------------------------------
 
-COUNTS = {("gsm8k", "train"): 7473, ("gsm8k", "test"): 1319, ("math", "train"): 7500, ("math", "test"): 5000,
+COUNTS = {("gsm8k", "train"): 7473, ("gsm8k", "test"): 1319, ("math", "train"): 7499, ("math", "test"): 5000,
           ("math500", "test"): 500, ("aime24", "test"): 30, ("amc23", "test"): 40, ("gaokao2023en", "test"): 385,
           ("olympiadbench", "test"): 675}
 
@@ -37,6 +37,12 @@ def test_every_problem_file_loads_whole(problems, key):
     assert len({r["id"] for r in rows}) == len(rows)
     assert all(r["source"] == key[0] and r["id"].startswith(f"{key[0]}/") for r in rows)
     Problem.model_validate(rows[0])
+
+
+def test_a_repeated_problem_text_is_an_error_by_default():
+    """MATH train holds one problem text twice (lines 1435 and 1667): the error names both."""
+    with pytest.raises(loaders.ArtifactError, match=r"math_full_train.jsonl:1667: same problem as .*math_full_train.jsonl:1435"):
+        loaders.load_problems("math", ROOT, "train")
 
 
 @pytest.mark.parametrize(("key", "problem_id", "answer"), [
@@ -123,7 +129,7 @@ def test_a_hub_id_offline_fails_clearly():  # conftest sets HF_HUB_OFFLINE=1
 
 GOOD_GSM8K = {"question": "q?", "answer": "1 + 1 = <<1+1=2>>2\n#### 2"}
 BAD_FILES = [
-    ("gsm8k", "gsm8k/test.jsonl", [GOOD_GSM8K, GOOD_GSM8K, "{not json"], 3, "malformed JSON"),
+    ("gsm8k", "gsm8k/test.jsonl", [GOOD_GSM8K, {**GOOD_GSM8K, "question": "Other?"}, "{not json"], 3, "malformed JSON"),
     ("gsm8k", "gsm8k/test.jsonl", [GOOD_GSM8K, {"question": "q?"}], 2, "missing field 'answer'"),
     ("gsm8k", "gsm8k/test.jsonl", [{"question": "q?", "answer": "just 2"}], 1, "no '#### <answer>' line"),
     ("gsm8k", "gsm8k/test.jsonl", [GOOD_GSM8K, {"question": "  ", "answer": "#### 2"}], 2, "field 'problem'"),

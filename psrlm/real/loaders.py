@@ -29,7 +29,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from psrlm.grader import last_boxed
 from schemas import Problem
-from schemas.table import ArtifactError, Row, _format_error, iter_jsonl
+from schemas.table import ArtifactError, Duplicates, Row, TextRepeats, _format_error, iter_jsonl
 
 # (source, split) -> file under the data root
 FILES = {
@@ -277,8 +277,9 @@ CONVERTERS = {"gsm8k": _gsm8k, "math": _math, "math500": _math, "aime24": _aime,
 
 
 def load_problems(source: str, root: str | Path | None = None, split: str = "test", *,
-                  hub: str | None = None, hub_config: str | None = None) -> list[dict]:
-    """All problems of ``source``'s ``split`` as dicts of ``schemas.Problem`` fields.
+                  hub: str | None = None, hub_config: str | None = None, duplicates: Duplicates = "error") -> list[dict]:
+    """All problems of ``source``'s ``split`` as dicts of ``schemas.Problem`` fields. The same problem
+    text twice is an error naming both lines, or with ``duplicates="drop"`` a counted drop.
 
     Reads ``root``/<file of the source> (``FILES``), or with ``hub`` the Hugging Face data set of that
     id (its records must carry the source's fields). Ids are ``<source>/<id in the source>``.
@@ -294,14 +295,17 @@ def load_problems(source: str, root: str | Path | None = None, split: str = "tes
         if root is None:
             raise ValueError("pass the data root (the folder holding gsm8k/, math/, ...) or a hub id")
         rows = _jsonl_rows(Path(root) / FILES[(source, split)])
-    out, seen = [], {}
+    out, seen, texts = [], {}, TextRepeats(Problem.unique_text, duplicates)
     for i, (where, obj) in enumerate(rows):
         fields = CONVERTERS[source](_repaired(source, obj, where), where, i, split)
         fields["id"] = f"{source}/{fields['id']}"
         if fields["id"] in seen:
             raise ArtifactError(f"{where}: duplicate id '{fields['id']}' (first at {seen[fields['id']]})")
         seen[fields["id"]] = where
-        out.append(_validated(Problem, where, source=source, **fields).model_dump())
+        problem = _validated(Problem, where, source=source, **fields)
+        if texts.keep(problem.problem, where, where):
+            out.append(problem.model_dump())
+    texts.report()
     if not out:
         raise ArtifactError(f"{source} ({split}): no records")
     return out
