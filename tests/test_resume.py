@@ -64,3 +64,30 @@ def test_killed_rollout_resumes_without_redoing_or_losing_problems(project):
     finally:
         params["search"]["max_in_flight"] = 8
         (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+@pytest.mark.pipeline
+def test_work_folders_left_by_a_kill_do_not_make_the_dag_stale(project):
+    """SIGKILL a rollout once it has written a resume shard, then ``dvc repro``: whatever the kill left
+    beside the outputs (``.m2.partial-*``) is outside what DVC hashes (``.dvcignore``), so ``dvc status``
+    reports everything up to date, the ``report`` stage (which depends on all of ``data/rollouts``)
+    included."""
+    from tests.conftest import run
+
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["search"]["max_in_flight"] = 2
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        proc = rollout_cmd(project)
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None and not list(project.glob("data/rollouts/.m2.partial-*/shard-*")):
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    finally:
+        params["search"]["max_in_flight"] = 8
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    assert list(project.glob("data/rollouts/.m2.partial-*")), "the kill left no work folder to test with"
+    run(["dvc", "repro"], project)
+    status = run(["dvc", "status"], project)
+    assert "Data and pipelines are up to date" in status, status
