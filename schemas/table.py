@@ -87,12 +87,13 @@ def write_parquet(path: str | Path, model: type[R], rows: Iterable[R | dict]) ->
 Duplicates = Literal["error", "drop"]
 
 
-def _validated(model: type[R], records: Iterable[tuple[str, str, dict]], duplicates: Duplicates = "error") -> list[R]:
-    """Validate ``(where, short where, record)`` triples as ``model``, checking ``model.unique_key``
-    and ``model.unique_text`` (see :class:`Row`)."""
+def _validated(model: type[R], records: Iterable[tuple[str, str, dict]], duplicates: Duplicates | None = None) -> list[R]:
+    """Validate ``(where, short where, record)`` triples as ``model``, checking ``model.unique_key``,
+    and ``model.unique_text`` unless ``duplicates`` is None (see :class:`Row`; files people bring are
+    checked, the pipeline's own tables are not)."""
     out: list[R] = []
     seen: dict[Any, str] = {}
-    texts = TextRepeats(model.unique_text, duplicates)
+    texts = TextRepeats(model.unique_text if duplicates else None, duplicates or "error")
     for where, short, record in records:
         try:
             row = model.model_validate(record)

@@ -25,7 +25,7 @@ DATA_ROOT = (ROOT.parent / "shared" / "data").resolve()
 REAL = {
     "problems": {"source": "real", "splits": {"pretrain": 0, "sft": 40, "search": 10, "test": 20},
                  "real": {"data_root": str(DATA_ROOT), "train": ["gsm8k", "math"], "test": "gsm8k",
-                          "eft": ["gsm8k", "prmbench"]}},
+                          "eft": ["gsm8k", "prmbench"], "duplicates": "drop"}},  # MATH train repeats one problem
     "sets": {"ift_problems": 20, "eft_train_problems": 20, "eft_test_problems": 10},
     "iterations": {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 5}},
     "evaluate": {"models": ["m0"], "backend": "hf", "max_gen_tokens": 8, "limit": 3, "tasks": ["gsm8k", "math500"],
