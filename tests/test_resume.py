@@ -7,6 +7,7 @@ result must not depend on how problems are batched either.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -28,26 +29,37 @@ def rollout_cmd(cwd: Path) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-@pytest.mark.pipeline
-def test_killed_rollout_resumes_without_redoing_or_losing_problems(project):
-    out = project / "data" / "rollouts" / "m2"
-    reference = {name: pl.read_parquet(out / f"{name}.parquet") for name in ROLLOUT_TABLES}
+@contextlib.contextmanager
+def two_in_flight(project: Path):
+    """The rollout searches two problems at a time (so it writes shards before it ends), then back to 8."""
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["search"]["max_in_flight"] = 2
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     try:
-        proc = rollout_cmd(project)
-        deadline = time.time() + 300
-        shards: list[Path] = []
-        while time.time() < deadline and proc.poll() is None:
-            shards = list(project.glob("data/rollouts/.m2.partial-*/shard-*"))
-            if shards:
-                break
-            time.sleep(0.1)
-        assert shards, "no shard was written before the stage ended"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        saved = len(list(project.glob("data/rollouts/.m2.partial-*/shard-*")))
+        yield
+    finally:
+        params["search"]["max_in_flight"] = 8
+        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def kill_after_first_shard(project: Path) -> int:
+    """Start the m2 rollout, SIGKILL it once it has saved a shard; returns the shards saved."""
+    proc = rollout_cmd(project)
+    deadline = time.time() + 300
+    while time.time() < deadline and proc.poll() is None and not list(project.glob("data/rollouts/.m2.partial-*/shard-*")):
+        time.sleep(0.1)
+    assert list(project.glob("data/rollouts/.m2.partial-*/shard-*")), "no shard was written before the stage ended"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return len(list(project.glob("data/rollouts/.m2.partial-*/shard-*")))
+
+
+@pytest.mark.pipeline
+def test_killed_rollout_resumes_without_redoing_or_losing_problems(project):
+    out = project / "data" / "rollouts" / "m2"
+    reference = {name: pl.read_parquet(out / f"{name}.parquet") for name in ROLLOUT_TABLES}
+    with two_in_flight(project):
+        saved = kill_after_first_shard(project)
 
         proc = rollout_cmd(project)
         log, _ = proc.communicate(timeout=600)
@@ -61,9 +73,6 @@ def test_killed_rollout_resumes_without_redoing_or_losing_problems(project):
             resumed = pl.read_parquet(out / f"{name}.parquet")
             assert resumed.height == frame.height, name  # none lost
             assert resumed.equals(frame), f"{name} differs from the uninterrupted run"
-    finally:
-        params["search"]["max_in_flight"] = 8
-        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
 
 @pytest.mark.pipeline
@@ -74,19 +83,8 @@ def test_work_folders_left_by_a_kill_do_not_make_the_dag_stale(project):
     included."""
     from tests.conftest import run
 
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["search"]["max_in_flight"] = 2
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    try:
-        proc = rollout_cmd(project)
-        deadline = time.time() + 300
-        while time.time() < deadline and proc.poll() is None and not list(project.glob("data/rollouts/.m2.partial-*/shard-*")):
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
-    finally:
-        params["search"]["max_in_flight"] = 8
-        (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    with two_in_flight(project):
+        kill_after_first_shard(project)
     assert list(project.glob("data/rollouts/.m2.partial-*")), "the kill left no work folder to test with"
     run(["dvc", "repro"], project)
     status = run(["dvc", "status"], project)
