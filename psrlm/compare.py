@@ -39,23 +39,25 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 
 def runs_of(exp_show: list) -> list[dict]:
     """Every run (workspace, baseline, experiment) of ``dvc exp show --json`` that has a summary:
-    ``{"name", "params" (flat), "summary" (model -> metrics)}``."""
-    runs, stack = [], list(exp_show)
+    ``{"name", "params" (flat), "summary" (model -> metrics), "experiment" (bool)}``, experiments first:
+    an experiment's results come from running its params, while a commit's may come from a
+    ``dvc.lock`` older than its ``params.yaml`` (params edited and committed without a rerun)."""
+    runs, stack = [], [(node, False) for node in exp_show]
     while stack:
-        node = stack.pop()
+        node, experiment = stack.pop()
         if not isinstance(node, dict):
             continue
         for child in node.get("experiments") or []:
             state = ((child.get("executor") or {}).get("state") if isinstance(child, dict) else None)
             if state in (None, "success"):  # queued, running or failed experiments show stale or no results
-                stack += child.get("revs", [])
+                stack += [(rev, True) for rev in child.get("revs", [])]
         data = node.get("data") or {}
         summary = ((data.get("metrics") or {}).get(SUMMARY) or {}).get("data")
         params = ((data.get("params") or {}).get("params.yaml") or {}).get("data")
         if summary and params:
             runs.append({"name": node.get("name") or node.get("rev", "?")[:7], "params": _flatten(_complete(params)),
-                         "summary": summary})
-    return runs
+                         "summary": summary, "experiment": experiment})
+    return sorted(runs, key=lambda r: not r["experiment"])  # stable: otherwise in the order dvc lists them
 
 
 def _complete(params: dict) -> dict:
