@@ -23,8 +23,8 @@ import re
 import shutil
 from pathlib import Path
 
+from benchmarks.validate import greedy_texts, is_right
 from psrlm import toy
-from psrlm.grader import extract_answer, is_equivalent
 from psrlm.params import load_params
 from psrlm.prompts import chat_prompt, reasoning_prompt
 from psrlm.steps import format_step, join_steps, split_steps, step_body
@@ -35,22 +35,18 @@ BOXED = re.compile(r"boxed\{(-?\d+)")
 
 
 def greedy_report(model_dir: str, problems: list[Problem], params) -> tuple[float, collections.Counter]:
-    from psrlm.generation import Sampling, open_generator
+    from psrlm.generation import open_generator
 
     generator = open_generator(model_dir, params.generation, seed=params.seed, backend="vllm")
-    prompts = [chat_prompt(generator.tokenizer, reasoning_prompt(p.problem, params.prompts.style)) for p in problems]
-    outputs = generator.generate(prompts, Sampling(n=1, temperature=0.0, max_tokens=params.evaluate.max_gen_tokens),
-                                 desc="greedy")
+    texts = greedy_texts(generator, problems, params.prompts.style, params.evaluate.max_gen_tokens)
     generator.close()
-    kinds, right = collections.Counter(), 0
-    for p, out in zip(problems, outputs):
-        text = out[0].text
-        right += is_equivalent(extract_answer(text, fallback_to_number=False), p.answer)
+    kinds = collections.Counter()
+    for p, text in zip(problems, texts):
         reference, bodies = toy.solve(p.problem), [step_body(s) for s in split_steps(text)]
         kind = next((f"{e}@{i}" for i, b in enumerate(bodies)
                      if (e := toy.step_error(reference, bodies[:i], b)) != "correct"), "right")
         kinds[kind if kind != "right" or len(bodies) >= len(reference) else "short"] += 1
-    return right / len(problems), kinds
+    return sum(is_right(text, p) for p, text in zip(problems, texts)) / len(problems), kinds
 
 
 def boxed_report(model_dir: str, problems: list[Problem], params) -> dict[str, tuple[float, int, int]]:
@@ -94,7 +90,7 @@ def main() -> None:
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 
     from psrlm.modeling import load_model
-    from psrlm.training import _train, dpo_config, save_trained, step_dpo_trainer
+    from psrlm.training import dpo_config, step_dpo
 
     params = load_params()
     parent = args.parent or str(params.model_dir("m1"))
@@ -114,13 +110,11 @@ def main() -> None:
     if args.loss:
         config.loss_type = args.loss.split(",")
         config.loss_weights = [1.0] + [cfg.rpo_alpha or 1.0] * (len(config.loss_type) - 1)
-    trainer = step_dpo_trainer(model, reference, tokenizer, pairs, cfg, work, params.seed, args=config)
-    _train(trainer)
-    save_trained(trainer, tokenizer, out)
+    summary = step_dpo(model, reference, tokenizer, pairs, cfg, work, params.seed, args=config, save_to=out)
     shutil.rmtree(work, ignore_errors=True)
-    logged = [h for h in trainer.state.log_history if "rewards/accuracies" in h]
-    print(f"trained {len(pairs)} pairs, {trainer.state.global_step} steps, {cfg.model_dump(include={'learning_rate', 'epochs', 'beta', 'rpo_alpha'})}"
-          + (f", reward accuracy {logged[-1]['rewards/accuracies']:.2f} margin {logged[-1]['rewards/margins']:.3f}" if logged else ""))
+    print(f"trained {len(pairs)} pairs, {summary['steps']} steps, {cfg.model_dump(include={'learning_rate', 'epochs', 'beta', 'rpo_alpha'})}"
+          + (f", reward accuracy {summary['final_reward_accuracy']:.2f} margin {summary['final_reward_margin']:.3f}"
+             if "final_reward_accuracy" in summary else ""))
 
     chosen = collections.Counter(m.group(1) for p in pairs if (m := BOXED.search(p["chosen"])))
     rejected = collections.Counter(m.group(1) for p in pairs if (m := BOXED.search(p["rejected"])))

@@ -21,12 +21,21 @@ from schemas import Problem
 from schemas.table import read_jsonl
 
 
-def greedy_accuracy(generator, problems: list[Problem], style: str, max_tokens: int) -> float:
+def greedy_texts(generator, problems: list[Problem], style: str, max_tokens: int) -> list[str]:
+    """One greedy solution per problem."""
     prompts = [chat_prompt(generator.tokenizer, reasoning_prompt(p.problem, style)) for p in problems]
     outputs = generator.generate(prompts, Sampling(n=1, temperature=0.0, max_tokens=max_tokens), desc="greedy")
-    right = [is_equivalent(extract_answer(out[0].text, fallback_to_number=False), p.answer)
-             for p, out in zip(problems, outputs)]
-    return sum(right) / len(right)
+    return [out[0].text for out in outputs]
+
+
+def is_right(text: str, problem: Problem) -> bool:
+    """The pipeline's grading rule: the last ``\\boxed{}``, no fallback."""
+    return is_equivalent(extract_answer(text, fallback_to_number=False), problem.answer)
+
+
+def greedy_accuracy(generator, problems: list[Problem], style: str, max_tokens: int) -> float:
+    texts = greedy_texts(generator, problems, style, max_tokens)
+    return sum(is_right(text, p) for text, p in zip(texts, problems)) / len(problems)
 
 
 def main() -> None:

@@ -93,7 +93,7 @@ def _validated(model: type[R], records: Iterable[tuple[str, str, dict]], duplica
     checked, the pipeline's own tables are not)."""
     out: list[R] = []
     seen: dict[Any, str] = {}
-    texts = TextRepeats(model.unique_text if duplicates else None, duplicates or "error")
+    texts = TextRepeats(model.unique_text if duplicates else None, duplicates or "error")  # None: not checked
     for where, short, record in records:
         try:
             row = model.model_validate(record)
@@ -104,7 +104,7 @@ def _validated(model: type[R], records: Iterable[tuple[str, str, dict]], duplica
             if key in seen:
                 raise ArtifactError(f"{where}: duplicate {model.unique_key} {key!r} (first at {seen[key]})")
             seen[key] = short
-        if texts.keep(getattr(row, model.unique_text) if model.unique_text else None, where, short):
+        if texts.keep(getattr(row, texts.field) if texts.field else None, where, short):
             out.append(row)
     texts.report()
     return out
@@ -115,8 +115,6 @@ class TextRepeats:
     places, or with ``duplicates="drop"`` the later one is skipped and counted."""
 
     def __init__(self, field: str | None, duplicates: Duplicates = "error"):
-        if duplicates not in ("error", "drop"):
-            raise ValueError(f"duplicates must be 'error' or 'drop', got {duplicates!r}")
         self.field, self.duplicates, self.seen, self.dropped = field, duplicates, {}, []
 
     def keep(self, text: str | None, where: str, short: str) -> bool:
@@ -128,7 +126,7 @@ class TextRepeats:
             return True
         if self.duplicates == "error":
             raise ArtifactError(f"{where}: same {self.field} as {self.seen[key]} (a repeated problem; "
-                                f"problems.duplicates: drop skips and counts repeats)")
+                                f"problems.real.duplicates: drop skips and counts repeats)")
         self.dropped.append(where)
         return False
 
