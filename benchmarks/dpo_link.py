@@ -10,7 +10,10 @@ no iteration searches; never the test split), the first wrong step of each greed
 probability of the right number and how often it is the argmax, per answer value beside how often
 that value was chosen and rejected in the pairs. A setting that moves a prior over numbers instead
 of teaching the step shows up there (issue 11: the DPO term alone lowered "4" everywhere because the
-search rejected it more often than it chose it). Seconds on this CPU per setting.
+search rejected it more often than it chose it). Also the judge's accuracy on EFT comparisons built
+from the same validation problems (the judge of the next search is the trained model), and with
+``--judge-replay N`` that many EFT train records join the pairs as judge pairs (``dpo.judge_replay``).
+Seconds on this CPU per setting.
 """
 
 from __future__ import annotations
@@ -26,9 +29,10 @@ from pathlib import Path
 from benchmarks.validate import greedy_texts, is_right
 from psrlm import toy
 from psrlm.params import load_params
+from psrlm.sets import build_eft
 from psrlm.prompts import chat_prompt, reasoning_prompt
 from psrlm.steps import format_step, join_steps, split_steps, step_body
-from schemas import PreferencePair, Problem
+from schemas import EFTRecord, PreferencePair, Problem
 from schemas.table import read_jsonl, read_parquet
 
 BOXED = re.compile(r"boxed\{(-?\d+)")
@@ -47,6 +51,16 @@ def greedy_report(model_dir: str, problems: list[Problem], params) -> tuple[floa
                      if (e := toy.step_error(reference, bodies[:i], b)) != "correct"), "right")
         kinds[kind if kind != "right" or len(bodies) >= len(reference) else "short"] += 1
     return sum(is_right(text, p) for p, text in zip(problems, texts)) / len(problems), kinds
+
+
+def judge_report(model_dir: str, records: list[EFTRecord], params) -> dict:
+    from psrlm.evaluation import judge_accuracy
+    from psrlm.generation import open_generator
+
+    generator = open_generator(model_dir, params.generation, seed=params.seed, backend="vllm")
+    _, metrics = judge_accuracy(generator, records, params.prompts.style, params.judge)
+    generator.close()
+    return metrics
 
 
 def boxed_report(model_dir: str, problems: list[Problem], params) -> dict[str, tuple[float, int, int]]:
@@ -83,6 +97,7 @@ def main() -> None:
     ap.add_argument("--beta", type=float, default=None)
     ap.add_argument("--rpo-alpha", type=float, default=None, help="NLL weight; 0: plain DPO")
     ap.add_argument("--loss", default=None, help="TRL loss types, comma-separated (e.g. sigmoid,sft | sft | ipo,sft)")
+    ap.add_argument("--judge-replay", type=int, default=None, help="EFT train records added as judge pairs")
     ap.add_argument("--first", type=int, default=1200)
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--out", default="/tmp/psrlm-dpo-link")
@@ -91,28 +106,35 @@ def main() -> None:
 
     from psrlm.modeling import load_model
     from psrlm.training import dpo_config, step_dpo
+    from stages.dpo import judge_replay_pairs
 
     params = load_params()
     parent = args.parent or str(params.model_dir("m1"))
     pairs_file = args.pairs or str(params.pairs_file("m2"))
-    update = {k: v for k, v in {"learning_rate": args.lr, "epochs": args.epochs, "beta": args.beta}.items() if v is not None}
+    update = {k: v for k, v in {"learning_rate": args.lr, "epochs": args.epochs, "beta": args.beta,
+                                "judge_replay": args.judge_replay}.items() if v is not None}
     if args.rpo_alpha is not None:
         update["rpo_alpha"] = args.rpo_alpha or None
     cfg = params.dpo.model_copy(update=update | {"save_steps": 0})
     pairs = [p.model_dump() for p in read_parquet(pairs_file, PreferencePair)]
     problems = read_jsonl(params.problems_file("search"), Problem)[args.first : args.first + args.count]
+    judge_set = build_eft(problems, params.sets.corruptions, params.seed + 2, params.problems.toy, params.sets.explanation)
 
     out, work = Path(args.out), Path(f"{args.out}.checkpoints")
     shutil.rmtree(work, ignore_errors=True)
     model, tokenizer = load_model(parent)
     reference, _ = load_model(parent)
+    if cfg.judge_replay:
+        eft = read_parquet(params.set_file("eft_train"), EFTRecord)
+        pairs += judge_replay_pairs(tokenizer, eft, cfg.judge_replay, params.prompts.style, params.judge.mode, seed="link")
     config = dpo_config(cfg, work, params.seed)
     if args.loss:
         config.loss_type = args.loss.split(",")
         config.loss_weights = [1.0] + [cfg.rpo_alpha or 1.0] * (len(config.loss_type) - 1)
     summary = step_dpo(model, reference, tokenizer, pairs, cfg, work, params.seed, args=config, save_to=out)
     shutil.rmtree(work, ignore_errors=True)
-    print(f"trained {len(pairs)} pairs, {summary['steps']} steps, {cfg.model_dump(include={'learning_rate', 'epochs', 'beta', 'rpo_alpha'})}"
+    print(f"trained {len(pairs)} pairs, {summary['steps']} steps, "
+          f"{cfg.model_dump(include={'learning_rate', 'epochs', 'beta', 'rpo_alpha', 'judge_replay'})}"
           + (f", reward accuracy {summary['final_reward_accuracy']:.2f} margin {summary['final_reward_margin']:.3f}"
              if "final_reward_accuracy" in summary else ""))
 
@@ -122,6 +144,10 @@ def main() -> None:
     for name, model_dir in (("parent", parent), ("trained", str(out))):
         acc, kinds = greedy_report(model_dir, problems, params)
         boxed[name] = boxed_report(model_dir, problems, params)
+        judged = judge_report(model_dir, judge_set, params)
+        print(f"{name}: judge accuracy {judged['judge_accuracy']:.3f} on {len(judge_set)} EFT comparisons of the same "
+              f"problems, flip rate {judged['judge_flip_rate']:.3f}, by corruption "
+              + ", ".join(f"{k} {v:.2f}" for k, v in judged["judge_accuracy_by_corruption"].items()))
         n = sum(v[2] for v in boxed[name].values())
         print(f"{name}: greedy accuracy {acc:.3f} on search[{args.first}:{args.first + len(problems)}]; "
               f"first wrong step {dict(kinds.most_common())}; at \\boxed{{: P(right) "

@@ -128,16 +128,23 @@ def check_model_dir(path: str | Path) -> Path | str:
     return path
 
 
+def load_tokenizer(path: str | Path):
+    """The tokenizer of a model directory (pad token = end of sequence where it has none)."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(check_model_dir(path))
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
 def load_model(path: str | Path, dtype: str = "float32"):
     """Load a model directory (a stage output) as ``(model, tokenizer)`` for training or HF generation."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
-    path = check_model_dir(path)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+    tokenizer = load_tokenizer(path)
+    model = AutoModelForCausalLM.from_pretrained(check_model_dir(path), dtype=getattr(torch, dtype))
     return model, tokenizer
 
 

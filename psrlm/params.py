@@ -142,6 +142,9 @@ class DPO(Train):
     beta: float = Field(0.1, gt=0)
     # weight of an NLL term on the chosen step (RPO / Step-DPO style; TRL's rpo_alpha); null: plain DPO
     rpo_alpha: float | None = Field(None, ge=0)
+    # EFT train records added as judge pairs (right verdict over wrong) per iteration; 0: the paper's step
+    # pairs only. Not the paper's recipe: against the judge's forgetting over iterations
+    judge_replay: int = Field(0, ge=0)
 
 
 Corruption = Literal["wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_event", "wrong_operand",

@@ -6,21 +6,38 @@
 Under ``accelerate launch`` every process runs this; only the main one writes the model and metrics.
 The reference model is M(parent) itself. With no pairs at all (a judge that never told candidates
 apart) M(parent) is copied unchanged, and the metrics say ``trained: false``.
+
+``dpo.judge_replay`` (not the paper's recipe; 0 = off) adds that many EFT train records as judge pairs
+beside the step pairs: the judge prompt, the right explanation and verdict against the same explanation
+with the other verdict. Step DPO alone trains nothing of judging, and the judge of the next search is
+this model: measured, the held-out judge accuracy fell 0.86 -> 0.68 -> 0.35 over three iterations.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import shutil
 
-from psrlm.modeling import load_model
+from psrlm.modeling import load_model, load_tokenizer
 from psrlm.params import Params
+from psrlm.prompts import chat_prompt, judge_prompt, judge_target
 from psrlm.stage import run_stage
 from psrlm.training import checkpoint_dir, dpo_config, is_main_process, step_dpo
-from schemas import PreferencePair
+from schemas import EFTRecord, PreferencePair
 from schemas.table import read_parquet, write_json
 
 log = logging.getLogger("stages.dpo")
+
+
+def judge_replay_pairs(tokenizer, eft: list[EFTRecord], n: int, style: str, mode: str, seed: str) -> list[dict]:
+    """``n`` EFT records (a seeded sample) as preference pairs: right verdict over wrong, same explanation."""
+    chosen = random.Random(seed).sample(eft, min(n, len(eft)))
+    other = {"A": "B", "B": "A"}
+    return [{"prompt": chat_prompt(tokenizer, judge_prompt(r.problem, r.previous_steps, r.step_a, r.step_b, style)),
+             "chosen": judge_target(r.explanation, r.verdict, mode),
+             "rejected": judge_target(r.explanation, other[r.verdict], mode),
+             "chosen_final": True, "rejected_final": True} for r in chosen]
 
 
 def main(params: Params, iteration: str) -> None:
@@ -39,6 +56,14 @@ def main(params: Params, iteration: str) -> None:
         write_json(params.metrics_file("train", iteration), {"pairs": 0, "trained": False})
         return
     records = [p.model_dump() for p in pairs]
+    replay = []
+    if params.dpo.judge_replay:
+        tokenizer = load_tokenizer(params.model_dir(parent))
+        eft = read_parquet(params.set_file("eft_train"), EFTRecord)
+        replay = judge_replay_pairs(tokenizer, eft, params.dpo.judge_replay, params.prompts.style, params.judge.mode,
+                                    seed=f"{params.seed}-{iteration}")
+        log.info("%s: %d step pairs + %d judge pairs (dpo.judge_replay)", iteration, len(records), len(replay))
+    records += replay
     checkpoints = checkpoint_dir(out, records, params.dpo.model_dump(), params.seed,
                                  files=sorted(params.model_dir(parent).iterdir()))
     args = dpo_config(params.dpo, checkpoints, params.seed)  # before loading: ZeRO-3 partitions while loading
@@ -48,7 +73,8 @@ def main(params: Params, iteration: str) -> None:
                        save_to=out)
     if is_main_process():
         shutil.rmtree(checkpoints, ignore_errors=True)
-        write_json(params.metrics_file("train", iteration), metrics | {"pairs": len(pairs), "trained": True})
+        write_json(params.metrics_file("train", iteration),
+                   metrics | {"pairs": len(pairs), "judge_pairs": len(replay), "trained": True})
         log.info("M(%s) -> %s (%s)", iteration, out, metrics)
 
 

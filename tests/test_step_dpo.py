@@ -43,3 +43,22 @@ def test_step_dpo_changes_the_policy_not_the_reference(tiny_lm, tmp_path):
     assert metrics["first_loss"] is not None and metrics["mean_loss"] is not None
     assert any(not torch.equal(a, b) for a, b in zip(before, policy.parameters()))
     assert all(torch.equal(a, b) for a, b in zip(ref_before, reference.parameters()))
+
+
+def test_judge_replay_pairs_differ_only_in_the_verdict(tiny_lm):
+    from stages.dpo import judge_replay_pairs
+    from schemas import EFTRecord
+
+    _, tokenizer = tiny_lm
+    eft = [EFTRecord(id=f"eft-{i}-{v}", problem_id=f"p{i}", problem="Mia has 2 apples. First, she gets 3 more.",
+                     previous_steps=[], step_a=f"Step 1: 2 + 3 = {5 if v == 'A' else 6}.",
+                     step_b=f"Step 1: 2 + 3 = {6 if v == 'A' else 5}.", verdict=v,
+                     explanation="First, she gets 3 more, so 2 + 3 = 5.", corruption="wrong_arithmetic",
+                     pair_id=f"eft-{i}") for i in range(5) for v in "AB"]
+    replay = judge_replay_pairs(tokenizer, eft, 4, "compact", "explain", seed="0-m2")
+    assert len(replay) == 4 and replay == judge_replay_pairs(tokenizer, eft, 4, "compact", "explain", seed="0-m2")
+    for pair in replay:
+        right = "[[A]]" if "= 5." in pair["prompt"].split("[Step A]")[1].split("[Step B]")[0] else "[[B]]"
+        assert pair["chosen"].endswith(right) and not pair["rejected"].endswith(right)
+        assert pair["chosen"][:-5] == pair["rejected"][:-5] and pair["chosen_final"] and pair["rejected_final"]
+    assert len(judge_replay_pairs(tokenizer, eft, 50, "compact", "explain", seed="0")) == len(eft)
