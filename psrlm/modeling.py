@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from psrlm.params import TinyModel
-from schemas.table import ArtifactError
+from schemas.table import ArtifactError, atomic_dir
 
 PAD, EOS = "<|pad|>", "<|end|>"
 ROLE_TOKENS = ["<|system|>", "<|user|>", "<|assistant|>"]
@@ -170,14 +170,11 @@ def fetch_base_model(source: str, out: str | Path) -> int:
     if not weights:
         raise ArtifactError(f"{src}: a base model needs safetensors weights (found only *.bin)")
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    for f in sorted(src.iterdir()):
-        if f.is_file() and any(fnmatch.fnmatch(f.name, pattern) for pattern in MODEL_FILES):
-            shutil.copyfile(f, tmp / f.name)  # follows the hub cache's symlinks
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    with atomic_dir(out) as tmp:
+        tmp.mkdir(parents=True)
+        for f in sorted(src.iterdir()):
+            if f.is_file() and any(fnmatch.fnmatch(f.name, pattern) for pattern in MODEL_FILES):
+                shutil.copyfile(f, tmp / f.name)  # follows the hub cache's symlinks
     count = 0
     for f in sorted(out.glob("*.safetensors")):
         with safe_open(f, framework="pt") as handle:
@@ -196,13 +193,8 @@ def parameter_count(model) -> int:
 
 def save_model(model, tokenizer, out: str | Path) -> Path:
     """Write a model directory atomically: into a sibling temp directory, then renamed into place."""
-    import shutil
-
     out = Path(out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    tokenizer.save_pretrained(tmp)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    with atomic_dir(out) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
     return out

@@ -9,7 +9,6 @@ on held-out problems (paper Table 5), so both run the same engine with the same 
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from psrlm.search import ProblemSearch, SearchProblem
 from psrlm.shards import ShardStore, fingerprint
 from schemas import Problem, SearchPath
 from schemas.rollout import ROLLOUT_TABLES
-from schemas.table import Row, write_parquet
+from schemas.table import Row, atomic_dir, write_parquet
 
 log = logging.getLogger(__name__)
 
@@ -49,13 +48,10 @@ def rows_of(finished: list[ProblemSearch]) -> dict[str, list]:
 
 def write_rollout(out: Path, tables: dict[str, list]) -> None:
     """All tables of one rollout, sorted by problem, written into a temp directory renamed into place."""
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    for name, rows in tables.items():
-        rows = sorted(rows, key=lambda r: r.problem_id if isinstance(r, Row) else r["problem_id"])
-        write_parquet(tmp / f"{name}.parquet", ROLLOUT_TABLES[name], rows)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    with atomic_dir(out) as tmp:
+        for name, rows in tables.items():
+            rows = sorted(rows, key=lambda r: r.problem_id if isinstance(r, Row) else r["problem_id"])
+            write_parquet(tmp / f"{name}.parquet", ROLLOUT_TABLES[name], rows)
 
 
 def rollout(params: Params, name: str, model_dir: Path, problems: list[Problem], out: Path) -> float:

@@ -3,11 +3,15 @@
 IFT: the reference solution in the "Step n:" format. EFT: at a random step of a reference solution,
 the correct next step against a corrupted one (the oracle knows which is right), in both orders, each
 with the oracle's short explanation and verdict.
+
+``build_ift`` and ``both_orders`` serve the real data too (``psrlm.real.ift`` fills the steps of real
+problems, ``psrlm.real.eft`` makes their step pairs); the rest is the toy world's EFT.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 from psrlm import toy
 from psrlm.params import ToyProblems
@@ -20,7 +24,24 @@ def step_texts(steps: list[str]) -> list[str]:
 
 
 def build_ift(problems: list[Problem]) -> list[IFTRecord]:
+    """One IFT record per problem: its reference steps as "Step n:" steps."""
     return [IFTRecord(id=f"ift-{p.id}", problem_id=p.id, problem=p.problem, steps=step_texts(p.steps)) for p in problems]
+
+
+def both_orders(problem_id: str, problem: str, previous: list[str], right: str, wrong: str, pair_id: str,
+                corruption: str, explain: Callable[[bool], str]) -> list[EFTRecord]:
+    """A (right, wrong) next-step pair as two EFT records, the right step first (verdict A) and second
+    (verdict B). ``explain(a_is_right)`` gives the explanation of the record whose step A is (not) the
+    right one.
+    """
+    records = []
+    for verdict in ("A", "B"):
+        a, b = (right, wrong) if verdict == "A" else (wrong, right)
+        records.append(EFTRecord(
+            id=f"{pair_id}-{verdict}", problem_id=problem_id, problem=problem, previous_steps=previous, step_a=a,
+            step_b=b, verdict=verdict, explanation=explain(verdict == "A"), corruption=corruption, pair_id=pair_id,
+        ))
+    return records
 
 
 def weighted_order(kinds: dict[str, float], rng: random.Random) -> list[str]:
@@ -44,21 +65,16 @@ def eft_pair(p: Problem, kinds: dict[str, float], rng: random.Random, cfg: ToyPr
             continue
         if explanation == "verify" and toy.verify_explanation(right, right, wrong)[1:] != (True, False):
             continue  # the explanation would not support the verdict
-        previous = step_texts(p.steps[:position])
         right_text, wrong_text = format_step(position + 1, p.steps[position]), format_step(position + 1, wrong)
-        pair_id = f"eft-{p.id}"
-        records = []
-        for verdict in ("A", "B"):
-            a, b = (right_text, wrong_text) if verdict == "A" else (wrong_text, right_text)
+
+        def explain(a_is_right: bool) -> str:
+            a, b = (right_text, wrong_text) if a_is_right else (wrong_text, right_text)
             if explanation == "verify":
-                text = toy.verify_explanation(right, step_body(a), step_body(b))[0]
-            else:
-                text = toy.judge_explanation(step_body(a), verdict == "A")
-            records.append(EFTRecord(
-                id=f"{pair_id}-{verdict}", problem_id=p.id, problem=p.problem, previous_steps=previous,
-                step_a=a, step_b=b, verdict=verdict, explanation=text, corruption=kind, pair_id=pair_id,
-            ))
-        return records
+                return toy.verify_explanation(right, step_body(a), step_body(b))[0]
+            return toy.judge_explanation(step_body(a), a_is_right)
+
+        return both_orders(p.id, p.problem, step_texts(p.steps[:position]), right_text, wrong_text, f"eft-{p.id}",
+                           kind, explain)
     return []
 
 

@@ -15,7 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
-from schemas.table import Row, read_parquet, write_parquet
+from schemas.table import Row, atomic_dir, read_parquet, write_parquet
 
 
 def fingerprint(*parts: object, files: list[Path] = ()) -> str:
@@ -53,12 +53,9 @@ class ShardStore:
 
     def write(self, rows: dict[str, list]) -> None:
         n = len(list(self.root.glob("shard-*")))
-        final = self.root / f"shard-{n:06d}"
-        tmp = self.root / f".tmp-{n:06d}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        for name, model in self.tables.items():
-            write_parquet(tmp / f"{name}.parquet", model, rows.get(name, []))
-        tmp.rename(final)
+        with atomic_dir(self.root / f"shard-{n:06d}") as tmp:
+            for name, model in self.tables.items():
+                write_parquet(tmp / f"{name}.parquet", model, rows.get(name, []))
 
     def clear(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)

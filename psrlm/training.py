@@ -22,6 +22,7 @@ from pathlib import Path
 
 from psrlm.params import DPO, Train
 from psrlm.shards import fingerprint, work_dir
+from schemas.table import atomic_dir
 
 log = logging.getLogger(__name__)
 
@@ -104,20 +105,14 @@ def save_trained(trainer, tokenizer, out: Path) -> Path:
     takes part in ``trainer.save_model`` (under ZeRO-3 it gathers the sharded weights, which needs
     ``stage3_gather_16bit_weights_on_model_save``), only the main process writes, into a sibling temp
     directory that it then renames into place. The barriers keep every process in until the rename."""
-    import shutil
-
     accelerator, out = trainer.accelerator, Path(out)
-    tmp = out.with_name(f".{out.name}.tmp")
-    if accelerator.is_main_process:
-        shutil.rmtree(tmp, ignore_errors=True)
-    accelerator.wait_for_everyone()
-    trainer.save_model(str(tmp))
-    accelerator.wait_for_everyone()
-    if accelerator.is_main_process:
-        tokenizer.save_pretrained(tmp)
-        (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle of the trainer config: not part of a model
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
+    with atomic_dir(out, main_process=accelerator.is_main_process) as tmp:
+        accelerator.wait_for_everyone()
+        trainer.save_model(str(tmp))
+        accelerator.wait_for_everyone()
+        if accelerator.is_main_process:
+            tokenizer.save_pretrained(tmp)
+            (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle of the trainer config: not part of a model
     accelerator.wait_for_everyone()
     return out
 

@@ -7,6 +7,7 @@ check columns and rows on load (see ``schemas.table``).
 from schemas.metrics import AnswerEvalRow, EvalMetrics, JudgeEvalRow, RolloutMetrics, SearchEvalMetrics
 from schemas.pairs import PreferencePair
 from schemas.problems import Problem
+from schemas.real import LabelledSolution, ModelSolution, PerturbedSolution
 from schemas.rollout import Candidate, Judgment, Round, SearchPath
 from schemas.sets import EFTRecord, IFTRecord
 from schemas.table import ArtifactError, Row
@@ -20,6 +21,9 @@ __all__ = [
     "IFTRecord",
     "JudgeEvalRow",
     "Judgment",
+    "LabelledSolution",
+    "ModelSolution",
+    "PerturbedSolution",
     "PreferencePair",
     "Problem",
     "RolloutMetrics",

@@ -1,7 +1,8 @@
 """Reading and writing artifacts as validated rows.
 
 Every artifact is a table of one row model (a pydantic ``Row``). Writers validate each row and then
-write atomically (a temp file, then a rename), so a killed stage never leaves a half-written output.
+write atomically (a temp file, then a rename), so a killed stage never leaves a half-written output;
+``atomic_dir`` does the same for an output directory.
 Readers check columns against the row model and validate every row, naming file, row and field when
 something is off. JSONL readers name file and line.
 """
@@ -11,9 +12,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import types
 import typing
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar, Literal, TypeVar
 
@@ -71,6 +74,29 @@ def _format_error(where: str, err: ValidationError) -> str:
 def atomic_path(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+@contextmanager
+def atomic_dir(out: str | Path, *, main_process: bool = True) -> Iterator[Path]:
+    """Write the directory ``out`` atomically: the body writes into the sibling ``.<name>.tmp`` that
+    this yields (removed first if an earlier attempt left it; not created: the body creates it), and
+    only when the body succeeds does it replace ``out``. A killed or failed body leaves ``out`` as it
+    was and the temp folder behind (``.dvcignore`` keeps it out of every hash).
+
+    ``main_process=False``: under several processes, one that writes into the temp folder but leaves
+    clearing and renaming it to the main process (the caller keeps them in step with barriers).
+
+        with atomic_dir(out) as tmp:
+            write_parquet(tmp / "rows.parquet", Row, rows)
+    """
+    out = Path(out)
+    tmp = out.with_name(f".{out.name}.tmp")
+    if main_process:
+        shutil.rmtree(tmp, ignore_errors=True)
+    yield tmp
+    if main_process:
+        shutil.rmtree(out, ignore_errors=True)
+        tmp.rename(out)
 
 
 def write_parquet(path: str | Path, model: type[R], rows: Iterable[R | dict]) -> int:

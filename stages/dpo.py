@@ -25,7 +25,7 @@ from psrlm.prompts import chat_prompt, judge_prompt, judge_target
 from psrlm.stage import run_stage
 from psrlm.training import checkpoint_dir, dpo_config, is_main_process, step_dpo
 from schemas import EFTRecord, PreferencePair
-from schemas.table import read_parquet, write_json
+from schemas.table import atomic_dir, read_parquet, write_json
 
 log = logging.getLogger("stages.dpo")
 
@@ -48,11 +48,8 @@ def main(params: Params, iteration: str) -> None:
         if not is_main_process():
             return  # nothing to train: the main process copies M(parent)
         log.warning("%s: no preference pairs; M(%s) is copied unchanged", iteration, parent)
-        tmp = out.with_name(f".{out.name}.tmp")
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(params.model_dir(parent), tmp)
-        shutil.rmtree(out, ignore_errors=True)
-        tmp.rename(out)
+        with atomic_dir(out) as tmp:
+            shutil.copytree(params.model_dir(parent), tmp)
         write_json(params.metrics_file("train", iteration), {"pairs": 0, "trained": False})
         return
     records = [p.model_dump() for p in pairs]

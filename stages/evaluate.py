@@ -7,14 +7,13 @@ and judge accuracy on the held-out EFT pairs.
 from __future__ import annotations
 
 import logging
-import shutil
 
 from psrlm.evaluation import answer_accuracy, judge_accuracy
 from psrlm.generation import open_generator
 from psrlm.params import Params, ParamsError
 from psrlm.stage import run_stage
 from schemas import AnswerEvalRow, EFTRecord, EvalMetrics, JudgeEvalRow
-from schemas.table import read_parquet, write_json, write_jsonl, write_parquet
+from schemas.table import atomic_dir, read_parquet, write_json, write_jsonl, write_parquet
 
 log = logging.getLogger("stages.evaluate")
 
@@ -55,12 +54,9 @@ def main(params: Params, model: str) -> None:
     judged, judge = judge_accuracy(generator, eft, params.prompts.style, params.judge)
     generator.close()
     out = params.eval_dir(model)
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    write_jsonl(tmp / "answers.jsonl", AnswerEvalRow, samples)
-    write_parquet(tmp / "judge.parquet", JudgeEvalRow, judged)
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    with atomic_dir(out) as tmp:
+        write_jsonl(tmp / "answers.jsonl", AnswerEvalRow, samples)
+        write_parquet(tmp / "judge.parquet", JudgeEvalRow, judged)
     metrics = EvalMetrics(**answers, **judge)
     write_json(params.metrics_file("eval", model), metrics.model_dump())
     log.info("%s: accuracy %.3f, judge accuracy %.3f", model, metrics.accuracy, metrics.judge_accuracy)

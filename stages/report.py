@@ -9,12 +9,12 @@ Writes ``report/report.md`` with PNG plots beside it, and ``models.csv`` / ``ite
 from __future__ import annotations
 
 import logging
-import shutil
 
 from psrlm.params import Params
 from psrlm.report import (error_table, iteration_table, margin_table, markdown, model_table, plot_iterations,
                           plot_models)
 from psrlm.stage import run_stage
+from schemas.table import atomic_dir
 
 log = logging.getLogger("stages.report")
 
@@ -28,18 +28,15 @@ def main(params: Params) -> None:
     margins = margin_table(params.pairs_file(iterations[0]).parent, iterations)
     errors = error_table(params.rollout_dir(iterations[0]).parent, iterations)
     out = params.report_dir()
-    tmp = out.with_name(f".{out.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    model_frame.write_csv(tmp / "models.csv")
-    its.write_csv(tmp / "iterations.csv")
-    margins.write_csv(tmp / "margins.csv")
-    errors.write_csv(tmp / "errors.csv")
-    plot_models(model_frame, tmp / "models.png")
-    plot_iterations(its, margins, tmp / "iterations.png")
-    (tmp / "report.md").write_text(markdown(model_frame, its, margins, errors), encoding="utf-8")
-    shutil.rmtree(out, ignore_errors=True)
-    tmp.rename(out)
+    with atomic_dir(out) as tmp:
+        tmp.mkdir(parents=True)
+        model_frame.write_csv(tmp / "models.csv")
+        its.write_csv(tmp / "iterations.csv")
+        margins.write_csv(tmp / "margins.csv")
+        errors.write_csv(tmp / "errors.csv")
+        plot_models(model_frame, tmp / "models.png")
+        plot_iterations(its, margins, tmp / "iterations.png")
+        (tmp / "report.md").write_text(markdown(model_frame, its, margins, errors), encoding="utf-8")
     log.info("report -> %s", out / "report.md")
 
 

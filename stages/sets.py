@@ -18,10 +18,10 @@ from schemas.table import read_jsonl, write_parquet
 log = logging.getLogger("stages.sets")
 
 
-def real_sets(params: Params, sft_split: list[Problem], test_split: list[Problem]) -> tuple[list, list, list]:
-    """IFT from real reference solutions; EFT from GSM8K perturbations (a calculator annotation proves
-    the changed step wrong) and PRMBench (original vs modified step at the first error)."""
-    from psrlm.real import eft, ift
+def real_eft(params: Params, sft_split: list[Problem], test_split: list[Problem]) -> tuple[list, list]:
+    """EFT train and test from GSM8K perturbations (a calculator annotation proves the changed step
+    wrong) and PRMBench (original vs modified step at the first error)."""
+    from psrlm.real import eft
     from psrlm.real.loaders import load_prmbench
 
     cfg, real = params.sets, params.problems.real
@@ -44,17 +44,18 @@ def real_sets(params: Params, sft_split: list[Problem], test_split: list[Problem
         eft_test += records
         skipped += why
     log.info("EFT items skipped: %s", dict(skipped))
-    return ift.build_ift(sft_split[: cfg.ift_problems]), eft_train, eft_test
+    return eft_train, eft_test
 
 
 def main(params: Params) -> None:
     cfg = params.sets
     sft_split = read_jsonl(params.problems_file("sft"), Problem)
     test_split = read_jsonl(params.problems_file("test"), Problem)
+    # IFT: the reference steps, the toy generator's or those the problems stage cut from real solutions
+    ift = build_ift(sft_split[: cfg.ift_problems])
     if params.problems.source == "real":
-        ift, eft_train, eft_test = real_sets(params, sft_split, test_split)
+        eft_train, eft_test = real_eft(params, sft_split, test_split)
     else:
-        ift = build_ift(sft_split[: cfg.ift_problems])
         # EFT train takes the last problems of the sft split so that it overlaps IFT only when it must
         toy_cfg = params.problems.toy
         eft_train = build_eft(sft_split[-cfg.eft_train_problems :], cfg.corruptions, params.seed, toy_cfg,

@@ -8,8 +8,9 @@ import re
 import pytest
 
 from psrlm.grader import extract_answer, is_correct, is_equivalent
-from psrlm.real import eft, ift, loaders
+from psrlm.real import answers, eft, ift, loaders
 from psrlm.real.benchmarks import DEFAULT_DATA_ROOT
+from psrlm.sets import build_ift
 from schemas import EFTRecord, IFTRecord, Problem
 from schemas.table import ArtifactError
 
@@ -85,16 +86,16 @@ def test_math500_is_the_full_math_test_subset(problems):
     (["1", "$2$"], "1, 2"),  # several answers
 ])
 def test_olympiad_answer_lists(value, expected):
-    assert loaders.olympiad_answer(value) == expected
+    assert answers.olympiad_answer(value) == expected
 
 
 def test_answer_formats():
-    assert loaders.gsm8k_answer("a\nb\n#### 1,080") == "1080"
-    assert loaders.amc_answer(27.0) == "27" and loaders.amc_answer(-1.0) == "-1" and loaders.amc_answer(2.5) == "2.5"
-    assert loaders.integer_answer("025") == "25"
-    assert loaders.latex_answer("$\\frac{\\pi}{3}$") == "\\frac{\\pi}{3}"
-    with pytest.raises(loaders.AnswerFormatError):
-        loaders.math_answer("no box here")
+    assert answers.gsm8k_answer("a\nb\n#### 1,080") == "1080"
+    assert answers.amc_answer(27.0) == "27" and answers.amc_answer(-1.0) == "-1" and answers.amc_answer(2.5) == "2.5"
+    assert answers.integer_answer("025") == "25"
+    assert answers.latex_answer("$\\frac{\\pi}{3}$") == "\\frac{\\pi}{3}"
+    with pytest.raises(answers.AnswerFormatError):
+        answers.math_answer("no box here")
 
 
 @pytest.mark.parametrize(("subset", "count"), [("gsm8k", 400), ("math", 1000), ("olympiadbench", 1000),
@@ -108,7 +109,7 @@ def test_processbench_loads(subset, count):
 def test_prmbench_loads_and_names_its_broken_items():
     rows = loaders.load_prmbench(ROOT)
     assert len(rows) == 394
-    defects = [loaders.prmbench_defect(r) for r in rows]
+    defects = [eft.prmbench_defect(r) for r in rows]
     assert defects.count("no error steps") == 10  # the multi_solutions items
     assert defects.count("error step beyond the modified solution") == 11
 
@@ -122,7 +123,7 @@ def test_gsm8k_model_solutions_load():
 
 def test_a_hub_id_offline_fails_clearly():  # conftest sets HF_HUB_OFFLINE=1
     with pytest.raises(ArtifactError, match=r"hub:openai/gsm8k: could not load split 'test'.*Offline"):
-        loaders.load_gsm8k(hub="openai/gsm8k", hub_config="main")
+        loaders.load_problems("gsm8k", hub="openai/gsm8k", hub_config="main")
 
 
 # ---- loaders: malformed input fails with file, line and reason ------------------------------------
@@ -173,14 +174,14 @@ def test_a_stale_repair_is_an_error(tmp_path):
     file.parent.mkdir()
     file.write_text(json.dumps({"id": "HMMT2023General_9", "question": "fixed upstream", "answer": "1"}) + "\n")
     with pytest.raises(ArtifactError, match=r"test.jsonl:1: the repair of HMMT2023General_9 .* no longer applies"):
-        loaders.load_gaokao2023en(tmp_path)
+        loaders.load_problems("gaokao2023en", tmp_path)
 
 
 # ---- IFT ----------------------------------------------------------------------------------------
 
 def test_gsm8k_solution_becomes_steps(problems):
     first = next(p for p in problems[("gsm8k", "test")] if p["id"] == "gsm8k/test/0")
-    (record,) = ift.build_ift([first])
+    (record,) = build_ift(ift.with_steps([first]))
     assert isinstance(record, IFTRecord) and record.problem_id == "gsm8k/test/0"
     assert record.steps == [
         "Step 1: Janet sells 16 - 3 - 4 = 9 duck eggs a day.",
@@ -214,7 +215,7 @@ def test_long_math_paragraph_is_cut_at_sentence_ends_outside_math():
 
 
 def test_every_math500_ift_solution_ends_in_its_answer(problems):
-    records = ift.build_ift(problems[("math500", "test")])
+    records = build_ift(ift.with_steps(problems[("math500", "test")]))
     golds = {p["id"]: p["answer"] for p in problems[("math500", "test")]}
     assert len(records) == 500
     for r in records:
@@ -224,7 +225,7 @@ def test_every_math500_ift_solution_ends_in_its_answer(problems):
 
 def test_ift_refuses_sources_without_a_rule(problems):
     with pytest.raises(ValueError, match="no step rule for source 'aime24'"):
-        ift.build_ift(problems[("aime24", "test")][:1])
+        build_ift(ift.with_steps(problems[("aime24", "test")][:1]))
 
 
 # ---- EFT ----------------------------------------------------------------------------------------
@@ -257,7 +258,7 @@ def test_gsm8k_perturbation_is_proved_wrong_by_its_annotation(problems):
     for r in records:
         EFTRecord.model_validate(r.model_dump())
         right, wrong = (r.step_a, r.step_b) if r.verdict == "A" else (r.step_b, r.step_a)
-        steps = ift.build_ift([solutions[r.problem_id]])[0].steps
+        steps = build_ift(ift.with_steps([solutions[r.problem_id]]))[0].steps
         k = len(r.previous_steps)
         assert r.previous_steps == steps[:k] and right == steps[k] and wrong != right
         # "Assistant A's step computes 48+24 = 78, which is wrong.": the annotation's expression

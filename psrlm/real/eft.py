@@ -1,6 +1,6 @@
 """EFT from real steps: a right and a wrong next step after the same correct prefix (pure functions).
 
-Two sources, each pair in both orders (A/B) as ``psrlm.sets`` does for the toy world:
+Two sources, each pair in both orders (A/B) by ``psrlm.sets.both_orders``, as for the toy world:
 
 * PRMBench: the original PRM800K step against the perturbed one at the first error step. Only
   items where the perturbation left the question and every earlier step alone qualify, so the two
@@ -23,14 +23,13 @@ import operator
 import random
 import re
 from collections import Counter
-from collections.abc import Callable
 from fractions import Fraction
 
+from psrlm.real.answers import gsm8k_answer
 from psrlm.real.ift import clean_gsm8k_line, gsm8k_lines, with_final_answer
-from psrlm.real.loaders import PerturbedSolution, gsm8k_answer, prmbench_defect
-from psrlm.sets import step_texts
+from psrlm.sets import both_orders, step_texts
 from psrlm.steps import format_step
-from schemas import EFTRecord, Problem
+from schemas import EFTRecord, PerturbedSolution, Problem
 
 # What the perturbed step does wrong, by PRMBench's error class.
 PRMBENCH_ERRORS = {
@@ -45,23 +44,17 @@ PRMBENCH_ERRORS = {
 }
 
 
-def both_orders(problem_id: str, problem: str, previous: list[str], right: str, wrong: str, pair_id: str,
-                corruption: str, explain: Callable[[bool], str]) -> list[EFTRecord]:
-    """The pair as two records, the right step first (verdict A) and second (verdict B).
-
-    ``explain(a_is_right)`` gives the explanation of the record whose step A is (not) the right one.
-    """
-    records = []
-    for verdict in ("A", "B"):
-        a, b = (right, wrong) if verdict == "A" else (wrong, right)
-        records.append(EFTRecord(
-            id=f"{pair_id}-{verdict}", problem_id=problem_id, problem=problem, previous_steps=previous, step_a=a,
-            step_b=b, verdict=verdict, explanation=explain(verdict == "A"), corruption=corruption, pair_id=pair_id,
-        ))
-    return records
-
-
 # ---- PRMBench -------------------------------------------------------------------------------------
+
+def prmbench_defect(item: dict | PerturbedSolution) -> str | None:
+    """Why a PRMBench item cannot give a step pair (the README's broken items), or None."""
+    x = item if isinstance(item, PerturbedSolution) else PerturbedSolution.model_validate(item)
+    if not x.error_steps:
+        return "no error steps"  # the 10 multi_solutions items
+    if max(x.error_steps) > len(x.modified_steps) or min(x.error_steps) < 1:
+        return "error step beyond the modified solution"  # 11 items
+    return None
+
 
 def prmbench_skip_reason(x: PerturbedSolution) -> str | None:
     """Why ``x`` gives no clean step pair, or None."""

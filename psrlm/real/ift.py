@@ -8,17 +8,17 @@ solutions are) is cut at sentence ends, and its sentences packed back into steps
 environment (``\\begin{..}...\\end{..}``) or an Asymptote figure (``[asy]...[/asy]``). The step that
 holds the last ``\\boxed{}`` ends the solution: remarks after it join that step, so nothing is lost.
 
-    from psrlm.real.ift import build_ift
-    records = build_ift(load_problems("gsm8k", root, "train"))
+    from psrlm.real.ift import with_steps
+    from psrlm.sets import build_ift
+    records = build_ift(with_steps(load_problems("gsm8k", root, "train")))
 """
 
 from __future__ import annotations
 
 import re
 
-from psrlm.real.loaders import gsm8k_answer
-from psrlm.sets import step_texts
-from schemas import IFTRecord, Problem
+from psrlm.real.answers import gsm8k_answer
+from schemas import Problem
 
 CALCULATOR = re.compile(r"<<[^<>]*>>")
 MAX_STEP_CHARS = 200  # ~ one or two sentences: MATH solutions average 3 steps
@@ -172,7 +172,7 @@ def math_steps(solution: str, max_chars: int = MAX_STEP_CHARS) -> list[str]:
     return steps[:last] + ["\n\n".join(steps[last:])]
 
 
-# ---- records --------------------------------------------------------------------------------------
+# ---- problems with steps -------------------------------------------------------------------------
 
 SPLITTERS = {"gsm8k": gsm8k_steps, "math": math_steps, "math500": math_steps}
 
@@ -195,8 +195,3 @@ def with_steps(problems: list[Problem | dict]) -> list[Problem]:
         out.append(p.model_copy(update={"steps": reference_steps(p)}))
     return out
 
-
-def build_ift(problems: list[Problem | dict]) -> list[IFTRecord]:
-    """One IFT record per problem: its reference solution as "Step n:" steps."""
-    return [IFTRecord(id=f"ift-{p.id}", problem_id=p.id, problem=p.problem, steps=step_texts(p.steps))
-            for p in with_steps(problems)]

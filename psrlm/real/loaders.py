@@ -1,15 +1,16 @@
 """Loaders of the real math data, one per source (files and fields: ``../shared/data/README.md``).
 
 Problem sources (GSM8K, MATH, MATH-500, AIME 2024, AMC 2023, Gaokao 2023 En, OlympiadBench) give
-``schemas.Problem`` rows as dicts, their gold answer normalised once, here, by one function per
-format (``gsm8k_answer``, ``math_answer``, ``amc_answer``, ...). ``solution`` keeps the source's
-reference solution as written (GSM8K's calculator annotations included: the EFT perturbations check
-against them); ``steps`` stay empty (``psrlm.real.ift`` splits solutions into steps). The step-labelled
-sets (ProcessBench, PRMBench) and OpenAI's GSM8K model solutions give the typed records below.
+``schemas.Problem`` rows as dicts through ``load_problems``, their gold answer normalised once, on
+load, by one function per format (``psrlm.real.answers``). ``solution`` keeps the source's reference
+solution as written (GSM8K's calculator annotations included: the EFT perturbations check against
+them); ``steps`` stay empty (``psrlm.real.ift`` splits solutions into steps). The step-labelled sets
+(ProcessBench, PRMBench) and OpenAI's GSM8K model solutions give the rows of ``schemas.real``.
 
-Every loader takes the data root (the folder holding ``gsm8k/``, ``math/``, ...). Problem loaders also
-take ``hub=`` a Hugging Face dataset id with the same fields, read through ``datasets.load_dataset``.
-Bad input fails with an ``ArtifactError`` naming file, line and reason; nothing is dropped silently.
+Every loader takes the data root (the folder holding ``gsm8k/``, ``math/``, ...). ``load_problems``
+also takes ``hub=`` a Hugging Face dataset id with the same fields, read through
+``datasets.load_dataset``. Bad input fails with an ``ArtifactError`` naming file, line and reason;
+nothing is dropped silently.
 
     from psrlm.real.loaders import load_problems
     problems = load_problems("math500", "/work/shared/data")        # 500 dicts of Problem fields
@@ -25,10 +26,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import ValidationError
 
-from psrlm.grader import last_boxed
-from schemas import Problem
+from psrlm.real.answers import (
+    AnswerFormatError,
+    amc_answer,
+    gsm8k_answer,
+    integer_answer,
+    latex_answer,
+    math_answer,
+    olympiad_answer,
+)
+from schemas import LabelledSolution, ModelSolution, PerturbedSolution, Problem
 from schemas.table import ArtifactError, Duplicates, Row, TextRepeats, _format_error, iter_jsonl
 
 # (source, split) -> file under the data root
@@ -68,77 +77,6 @@ REPAIRS: dict[tuple[str, str], tuple[str, dict[str, tuple[str, str]]]] = {
         "empty answer, pasted at the end of the question instead",
         {"question": ("Answer: A", ""), "answer": ("", "A")}),
 }
-
-
-class AnswerFormatError(ValueError):
-    """A gold answer that its format's normaliser cannot read (the loader adds file and line)."""
-
-
-# ---- answer normalisation: one function per format ------------------------------------------------
-
-def gsm8k_answer(solution: str) -> str:
-    """GSM8K's final ``#### 1,080`` line -> ``1080``."""
-    m = re.search(r"^####\s*(.+?)\s*$", solution, re.MULTILINE)
-    if m is None:
-        raise AnswerFormatError("no '#### <answer>' line in the solution")
-    return m.group(1).replace(",", "")
-
-
-def without_currency(answer: str) -> str:
-    """``\\$18.90`` -> ``18.90``: a dollar sign is a unit no grader needs (and an odd ``$`` reads as
-    an unbalanced math delimiter)."""
-    return " ".join(answer.replace("\\$", "").split())
-
-
-def math_answer(solution: str) -> str:
-    """MATH's answer: the last ``\\boxed{...}`` (or ``\\boxed 2``) of the solution, currency dropped."""
-    answer = without_currency(last_boxed(solution) or "")
-    if not answer:
-        raise AnswerFormatError("no \\boxed{} answer in the solution")
-    return answer
-
-
-def integer_answer(value: Any) -> str:
-    """AIME's zero-padded ``"025"`` -> ``25``."""
-    s = str(value).strip()
-    if not re.fullmatch(r"-?\d+", s):
-        raise AnswerFormatError(f"expected an integer answer, got {value!r}")
-    return str(int(s))
-
-
-def amc_answer(value: Any) -> str:
-    """AMC's float-like ``27.0`` -> ``27`` (a non-integer value keeps its decimals)."""
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise AnswerFormatError(f"expected a number, got {value!r}") from None
-    if x != x or x in (float("inf"), float("-inf")):
-        raise AnswerFormatError(f"expected a finite number, got {value!r}")
-    return str(int(x)) if x.is_integer() else repr(x)
-
-
-def latex_answer(value: Any) -> str:
-    """Gaokao's ``$\\frac{\\pi}{3}$`` or ``$48$, $384$`` -> ``\\frac{\\pi}{3}``, ``48, 384``: math
-    delimiters (unescaped ``$``) and currency signs dropped, whitespace collapsed."""
-    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-        raise AnswerFormatError(f"expected a LaTeX string, got {type(value).__name__}")
-    s = without_currency(re.sub(r"(?<!\\)\$", "", str(value)))
-    if not s:
-        raise AnswerFormatError(f"empty answer {value!r}")
-    return s
-
-
-def olympiad_answer(value: Any) -> str:
-    """OlympiadBench's answer list, as a list or stringified (``"['$\\frac{1}{2}$']"``): each entry
-    through ``latex_answer``, several joined with ``", "``."""
-    if isinstance(value, str):
-        try:
-            value = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            raise AnswerFormatError(f"final_answer is not a (stringified) list: {value[:80]!r}") from None
-    if not isinstance(value, list) or not value:
-        raise AnswerFormatError(f"final_answer must be a non-empty list, got {value!r}")
-    return ", ".join(latex_answer(v) for v in value)
 
 
 # ---- reading ----------------------------------------------------------------------------------------
@@ -311,57 +249,7 @@ def load_problems(source: str, root: str | Path | None = None, split: str = "tes
     return out
 
 
-def load_gsm8k(root: str | Path | None = None, split: str = "test", **hub) -> list[dict]:
-    return load_problems("gsm8k", root, split, **hub)
-
-
-def load_math(root: str | Path | None = None, split: str = "test", **hub) -> list[dict]:
-    """The full Hendrycks MATH (7,500 train / 5,000 test)."""
-    return load_problems("math", root, split, **hub)
-
-
-def load_math500(root: str | Path | None = None, **hub) -> list[dict]:
-    return load_problems("math500", root, "test", **hub)
-
-
-def load_aime24(root: str | Path | None = None, **hub) -> list[dict]:
-    return load_problems("aime24", root, "test", **hub)
-
-
-def load_amc23(root: str | Path | None = None, **hub) -> list[dict]:
-    return load_problems("amc23", root, "test", **hub)
-
-
-def load_gaokao2023en(root: str | Path | None = None, **hub) -> list[dict]:
-    return load_problems("gaokao2023en", root, "test", **hub)
-
-
-def load_olympiadbench(root: str | Path | None = None, **hub) -> list[dict]:
-    return load_problems("olympiadbench", root, "test", **hub)
-
-
 # ---- step-labelled solutions -------------------------------------------------------------------------
-
-class LabelledSolution(Row):
-    """A ProcessBench item: a model's solution in steps, labelled with its first wrong step.
-
-    ``first_error`` is the 0-based index of the first wrong step, -1 when every step is right.
-    """
-
-    id: str
-    source: str
-    generator: str
-    problem: str = Field(min_length=1)
-    steps: list[str] = Field(min_length=1)
-    first_error: int = Field(ge=-1)
-    final_answer_correct: bool
-
-    @model_validator(mode="after")
-    def error_within_steps(self):
-        if self.first_error >= len(self.steps):
-            raise ValueError(f"first wrong step {self.first_error} is beyond the {len(self.steps)} steps")
-        return self
-
 
 def load_processbench(root: str | Path, subset: str) -> list[dict]:
     """One ProcessBench subset (gsm8k 400, math / olympiadbench / omnimath 1,000 items)."""
@@ -378,36 +266,8 @@ def load_processbench(root: str | Path, subset: str) -> list[dict]:
     return out
 
 
-class PerturbedSolution(Row):
-    """A PRMBench item: a correct PRM800K solution and an LLM-perturbed copy with wrong steps.
-
-    ``error_steps`` are 1-based positions in ``modified_steps``; ``classification`` is the error type.
-    """
-
-    id: str
-    idx: str
-    problem: str = Field(min_length=1)
-    original_question: str
-    modified_question: str
-    original_steps: list[str] = Field(min_length=1)
-    modified_steps: list[str] = Field(min_length=1)
-    error_steps: list[int]
-    classification: str
-    reason: str
-
-
-def prmbench_defect(item: dict | PerturbedSolution) -> str | None:
-    """Why a PRMBench item cannot give a step pair (the README's broken items), or None."""
-    x = item if isinstance(item, PerturbedSolution) else PerturbedSolution.model_validate(item)
-    if not x.error_steps:
-        return "no error steps"  # the 10 multi_solutions items
-    if max(x.error_steps) > len(x.modified_steps) or min(x.error_steps) < 1:
-        return "error step beyond the modified solution"  # 11 items
-    return None
-
-
 def load_prmbench(root: str | Path) -> list[dict]:
-    """All 394 PRMBench items (broken ones included: ``prmbench_defect`` names them)."""
+    """All 394 PRMBench items (broken ones included: ``psrlm.real.eft.prmbench_defect`` names them)."""
     out = []
     for where, obj in _jsonl_rows(Path(root) / PRMBENCH_FILE):
         line = where.rsplit(":", 1)[-1]
@@ -423,20 +283,9 @@ def load_prmbench(root: str | Path) -> list[dict]:
     return out
 
 
-class ModelSolution(Row):
-    """One of OpenAI's sample solutions to a GSM8K test problem, with its outcome label."""
-
-    problem_id: str
-    problem: str
-    answer: str
-    model: str
-    solution: str
-    is_correct: bool
-
-
 def load_gsm8k_model_solutions(root: str | Path) -> list[dict]:
     """OpenAI's 6B/175B solutions to the 1,319 GSM8K test problems (four per problem, ids as
-    ``load_gsm8k(split="test")``)."""
+    ``load_problems("gsm8k", root, "test")``)."""
     out = []
     for i, (where, obj) in enumerate(_jsonl_rows(Path(root) / GSM8K_MODEL_SOLUTIONS_FILE)):
         truth = _field(obj, "ground_truth", where)
