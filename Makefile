@@ -30,13 +30,14 @@ repro: params
 test: $(STAMP)
 	PATH=$(BIN):$$PATH PSRLM_NO_PROGRESS=1 $(PY) -m pytest -q tests
 
-# Switch the whole configuration to a profile (profiles/<P>.yaml, validated first), e.g.
+# Switch the whole configuration to a profile: profiles/<P>.yaml (the keys it changes) on top of the
+# default (profiles/tiny-cpu.yaml), validated, written to params.yaml as one complete file, e.g.
 #   make profile P=smollm2-cpu     # SmolLM2-135M on real GSM8K, an hour or two on this CPU
 #   make profile P=qwen2.5-math-7b # the paper's setting (GPU cluster)
+#   make profile P=tiny-cpu        # back to the default
 profile: $(STAMP)
 	@test -n "$(P)" || (echo "usage: make profile P=<name>   (one of: $$(ls profiles | sed 's/.yaml//' | tr '\n' ' '))"; exit 2)
-	$(PY) -m psrlm.params profiles/$(P).yaml
-	cp profiles/$(P).yaml params.yaml
+	$(PY) -m psrlm.params profiles/$(P).yaml --write params.yaml
 	@echo "params.yaml is now profile $(P); run: make repro"
 
 # Compare experiments (dvc exp run -S ...): the per-model columns of summary.json and the search knobs.

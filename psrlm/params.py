@@ -2,7 +2,14 @@
 
 Every stage loads the whole file through :func:`load_params`, so invalid values (a search width below
 2, a negative temperature, an unknown key, an iteration whose parent does not exist) fail with a
-clear message before any work starts. ``python -m psrlm.params`` validates the file on its own.
+clear message before any work starts. A field's default is its value in the default params file
+(``profiles/tiny-cpu.yaml`` = ``params.yaml``), or the field is required; ``tests/test_params.py``
+keeps the two equal. The ``Params`` helpers name every file inside the ``paths`` folders
+(``dvc.yaml`` spells the same names; ``tests/test_dag.py`` checks they agree).
+
+    python -m psrlm.params                                        # validate params.yaml
+    python -m psrlm.params profiles/smollm2-cpu.yaml              # validate a profile on top of the default
+    python -m psrlm.params profiles/smollm2-cpu.yaml --write params.yaml   # and write it whole (make profile)
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -41,10 +48,10 @@ class ToyProblems(Strict):
     """The seeded generator of multi-step arithmetic word problems (the embedded default world)."""
 
     min_ops: int = Field(2, ge=1)
-    max_ops: int = Field(4, ge=1, le=10)
-    operand_max: int = Field(30, ge=2)
-    factor_max: int = Field(4, ge=2)
-    value_max: int = Field(200, ge=10)
+    max_ops: int = Field(2, ge=1, le=10)
+    operand_max: int = Field(5, ge=2)
+    factor_max: int = Field(2, ge=2)
+    value_max: int = Field(20, ge=10)
     operations: list[Literal["add", "sub", "mul"]] = Field(default=["add", "sub", "mul"], min_length=1)
 
     @model_validator(mode="after")
@@ -110,38 +117,65 @@ class ModelParams(Strict):
     tiny: TinyModel = TinyModel()
 
 
-class Train(Strict):
-    """Trainer settings shared by pretraining, SFT and DPO (mapped onto TRL's configs)."""
+# the trainer settings each section below sets its own default for (the constraints, once)
+Epochs = Annotated[float, Field(gt=0)]
+BatchSize = Annotated[int, Field(ge=1)]  # per process (GPU): global batch = batch_size x grad_accum x processes
+MaxLength = Annotated[int, Field(ge=16)]
+WarmupRatio = Annotated[float, Field(ge=0, lt=1)]
+Scheduler = Literal["linear", "cosine", "constant", "constant_with_warmup"]
+LoggingSteps = Annotated[int, Field(ge=1)]
 
-    epochs: float = Field(1.0, gt=0)
+
+class Train(Strict):
+    """Trainer settings shared by pretraining, SFT and DPO (mapped onto TRL's configs). Each section has
+    its own class below, whose defaults are that section's values in ``params.yaml``."""
+
+    epochs: Epochs = 1.0
     max_steps: int = -1  # > 0 overrides epochs (smoke runs)
     learning_rate: float = Field(gt=0)
-    batch_size: int = Field(16, ge=1)
+    batch_size: BatchSize = 16
     grad_accum: int = Field(1, ge=1)
-    max_length: int = Field(512, ge=16)
-    warmup_ratio: float = Field(0.0, ge=0, lt=1)
+    max_length: MaxLength = 512
+    warmup_ratio: WarmupRatio = 0.0
     weight_decay: float = Field(0.0, ge=0)
-    scheduler: Literal["linear", "cosine", "constant", "constant_with_warmup"] = "linear"
+    scheduler: Scheduler = "linear"
     precision: Literal["fp32", "bf16"] = "fp32"
     gradient_checkpointing: bool = False
     group_by_length: bool = True  # batches of similar lengths: less padding, same examples
     deepspeed: str | None = None  # path to a DeepSpeed JSON config (GPU clusters)
-    logging_steps: int = Field(10, ge=1)
+    logging_steps: LoggingSteps = 10
     save_steps: int = Field(200, ge=0)  # checkpoint every n steps (a killed stage resumes there); 0: never
 
 
 class Pretrain(Train):
     """M0 from scratch (tiny model only)."""
 
+    batch_size: BatchSize = 8
+    max_length: MaxLength = 256
+    warmup_ratio: WarmupRatio = 0.05
+    scheduler: Scheduler = "constant_with_warmup"
+    logging_steps: LoggingSteps = 50
     # check sentences per equation of the prose, on average ("... = 11. Ben says 9; 9 - 11 = -2."): the
     # arithmetic the judge's explanation does, learnt before SFT (0: plain prose)
-    checks: float = Field(0.0, ge=0, le=8)
+    checks: float = Field(2.0, ge=0, le=8)
+
+
+class SFT(Train):
+    """M1 = SFT(M0, IFT + EFT)."""
+
+    batch_size: BatchSize = 8
+    warmup_ratio: WarmupRatio = 0.05
+    scheduler: Scheduler = "cosine"
+    logging_steps: LoggingSteps = 50
 
 
 class DPO(Train):
+    """Step-wise DPO of M(parent) on its pairs, M(parent) as the reference."""
+
+    epochs: Epochs = 5.0
     beta: float = Field(0.1, gt=0)
     # weight of an NLL term on the chosen step (RPO / Step-DPO style; TRL's rpo_alpha); null: plain DPO
-    rpo_alpha: float | None = Field(None, ge=0)
+    rpo_alpha: float | None = Field(10.0, ge=0)
     # EFT train records added as judge pairs (right verdict over wrong) per iteration; 0: the paper's step
     # pairs only. Not the paper's recipe: against the judge's forgetting over iterations
     judge_replay: int = Field(0, ge=0)
@@ -160,7 +194,8 @@ class Sets(Strict):
     # toy corruptions (the oracle's wrong steps): a list (equal weights) or {kind: weight}, weights
     # matched to the errors the search makes (the rollout report counts them)
     corruptions: list[Corruption] | dict[Corruption, float] = Field(
-        default={"wrong_arithmetic": 0.7, "wrong_previous": 0.2, "answer_mismatch": 0.1}, min_length=1
+        default={"answer_mismatch": 0.3, "wrong_arithmetic": 0.3, "wrong_event": 0.2, "wrong_previous": 0.1,
+                 "repeated_step": 0.05, "skipped_step": 0.05}, min_length=1
     )
     # toy judge explanation: verify (check each candidate's claim against the recomputed equation; the
     # verdict follows from the checks) | equation (one sentence on A's equation, the older form)
@@ -174,17 +209,17 @@ class Sets(Strict):
 
 
 class VLLMSettings(Strict):
-    dtype: str = "bfloat16"
+    dtype: str = "float32"  # GPUs: bfloat16
     enforce_eager: bool = True
     enable_prefix_caching: bool = True
     tensor_parallel_size: int = Field(1, ge=1)
     gpu_memory_utilization: float = Field(0.85, gt=0, le=1)
     cpu_kvcache_gib: int = Field(2, ge=1)  # VLLM_CPU_KVCACHE_SPACE, CPU builds only
     max_model_len: int = Field(1024, ge=64)
-    max_num_seqs: int = Field(256, ge=1)  # sequences decoded together; tiny models gain from more
+    max_num_seqs: int = Field(1024, ge=1)  # sequences decoded together; tiny models gain from more
     # KV-cache block (tokens): prefix caching shares whole blocks only. null = vLLM's default for the
     # platform (16 on GPUs, 128 on CPUs); CPU kernels need a multiple of 32
-    block_size: int | None = Field(None, ge=1)
+    block_size: int | None = Field(32, ge=1)
 
 
 class Generation(Strict):
@@ -196,15 +231,15 @@ class Generation(Strict):
 
 
 class Search(Strict):
-    """The step-wise search (paper Eqs. 1-5)."""
+    """The step-wise search (paper Eqs. 1-5; paper: w = 6, temperature 0.5, top_p 0.95, 20 steps)."""
 
     width: int = Field(6, ge=2)  # w candidates per step
-    temperature: float = Field(0.5, ge=0)
+    temperature: float = Field(1.0, ge=0)
     top_p: float = Field(0.95, gt=0, le=1)
-    max_steps: int = Field(20, ge=1)
+    max_steps: int = Field(8, ge=1)
     max_rollbacks: int = Field(3, ge=0)
-    max_step_tokens: int = Field(128, ge=1)
-    max_in_flight: int = Field(256, ge=1)  # problems searched at once (continuous batching)
+    max_step_tokens: int = Field(48, ge=1)
+    max_in_flight: int = Field(64, ge=1)  # problems searched at once (continuous batching)
 
 
 class Judge(Strict):
@@ -213,7 +248,7 @@ class Judge(Strict):
     mode: Literal["explain", "direct"] = "explain"
     schedule: Literal["round_robin", "knockout"] = "round_robin"  # every pair (paper) | a tournament, O(w)
     orders: Literal["both", "one"] = "both"
-    max_tokens: int = Field(128, ge=1)
+    max_tokens: int = Field(64, ge=1)
     temperature: float = Field(0.0, ge=0)  # (decided) judge greedily
     # direct + both orders only: score a pair by P(A) averaged over its two orders, a position-bias
     # correction (the paper counts each order's verdict; a judge that always says A then ties every
@@ -243,11 +278,11 @@ class Iteration(Strict):
 class Evaluate(Strict):
     models: list[str] = Field(min_length=1)
     backend: Literal["vllm", "hf"] = "hf"
-    max_gen_tokens: int = Field(256, ge=1)
+    max_gen_tokens: int = Field(200, ge=1)
     limit: int | None = Field(None, ge=1)
     # test-time step-wise search with the self-judge (paper: w = 6 on M1 and M4), beside greedy decoding;
     # uses the search and judge params of the rollouts
-    search_models: list[str] = []
+    search_models: list[str]
     search_limit: int | None = Field(None, ge=1)
     # lm-eval tasks (folders of psrlm/lm_eval_tasks): toy_arith on the toy test split; the real
     # benchmarks gsm8k, math_full, math500, gaokao2023en, olympiadbench, aime24, amc23
@@ -264,7 +299,7 @@ class Evaluate(Strict):
 
 
 class Prompts(Strict):
-    style: Literal["paper", "compact"] = "paper"  # a folder of templates in psrlm/prompts
+    style: Literal["paper", "compact"] = "compact"  # a folder of templates in psrlm/prompts
 
 
 class Launch(Strict):
@@ -283,7 +318,7 @@ class Params(Strict):
     model: ModelParams = ModelParams()
     pretrain: Pretrain
     sets: Sets
-    sft: Train
+    sft: SFT
     generation: Generation = Generation()
     search: Search = Search()
     judge: Judge = Judge()
@@ -348,7 +383,7 @@ class Params(Strict):
             raise ParamsError(f"unknown iteration '{name}' (params.yaml iterations: {sorted(self.iterations)})")
         return self.iterations[name]
 
-    # --- paths: the one place that names each artifact -------------------------------------------
+    # --- paths: the one place that names each artifact (tests/test_dag.py: dvc.yaml names the same) ---
     def problems_file(self, split: str) -> Path:
         return Path(self.paths.problems) / f"{split}.jsonl"
 
@@ -364,20 +399,41 @@ class Params(Strict):
     def eval_dir(self, model: str) -> Path:
         return Path(self.paths.eval) / model
 
+    def answers_file(self, model: str) -> Path:
+        """Every answer of the model's evaluation, graded (``schemas.AnswerEvalRow``)."""
+        return self.eval_dir(model) / "answers.jsonl"
+
+    def judged_file(self, model: str) -> Path:
+        """Every held-out EFT pair the model judged (``schemas.JudgeEvalRow``)."""
+        return self.eval_dir(model) / "judge.parquet"
+
     def report_dir(self) -> Path:
         return Path(self.paths.report)
 
     def test_search_dir(self, model: str) -> Path:
         return Path(self.paths.eval) / f"{model}-search"
 
+    def metrics_dir(self, kind: str) -> Path:
+        return Path(self.paths.metrics) / kind
+
     def metrics_file(self, kind: str, name: str) -> Path:
-        return Path(self.paths.metrics) / kind / f"{name}.json"
+        return self.metrics_dir(kind) / f"{name}.json"
+
+    def timing_file(self, stage: str, *keys: str) -> Path:
+        """Wall time of one run of a stage: ``timing/<stage>.json``, ``timing/<stage>-<key>.json``."""
+        return self.metrics_file("timing", "-".join([stage, *keys]))
 
     def summary_file(self, suffix: str) -> Path:
         return Path(self.paths.metrics) / f"summary.{suffix}"
 
     def set_file(self, name: str) -> Path:
         return Path(self.paths.sets) / f"{name}.parquet"
+
+
+def rollout_table(folder: str | Path, table: str) -> Path:
+    """One table (``schemas.rollout.ROLLOUT_TABLES``) of a searched batch's folder: ``rollout_dir`` or
+    ``test_search_dir`` (or a glob over them, such as ``<rollouts>/*``)."""
+    return Path(folder) / f"{table}.parquet"
 
 
 class ParamsError(ValueError):
@@ -398,7 +454,7 @@ def parse_params(raw: dict, source: str = "params") -> Params:
         raise ParamsError(f"invalid {source}:\n" + "\n".join(lines)) from None
 
 
-def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
+def read_yaml(path: str | Path) -> dict:
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -408,18 +464,95 @@ def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
         raise ParamsError(f"{path}: not valid YAML: {err}") from None
     if not isinstance(raw, dict):
         raise ParamsError(f"{path}: expected a mapping at the top level")
-    return parse_params(raw, source=str(path))
+    return raw
+
+
+def load_params(path: str | Path = DEFAULT_PARAMS) -> Params:
+    """A complete params file (``params.yaml``, what DVC reads)."""
+    return parse_params(read_yaml(path), source=str(path))
+
+
+# --- profiles: the keys a setting changes, on top of the default ---------------------------------
+PROFILES = Path(__file__).resolve().parents[1] / "profiles"
+DEFAULT_PROFILE = PROFILES / "tiny-cpu.yaml"  # the embedded default, every key commented; params.yaml is a copy
+
+
+def section(model: type[BaseModel], key: str) -> type[BaseModel] | None:
+    """The model of ``key`` when it is a section of ``model`` (a mapping of known keys, such as ``search``
+    or ``generation.vllm``); None for a value (a number, a list, a mapping of names such as ``iterations``)."""
+    field = model.model_fields.get(key)
+    kind = field.annotation if field else None
+    return kind if isinstance(kind, type) and issubclass(kind, BaseModel) else None
+
+
+def overlay(base: dict, changes: dict, model: type[BaseModel] = Params) -> dict:
+    """``base`` with ``changes`` on top: a section merges key by key, any other value is replaced whole
+    (a profile that names ``iterations`` or ``sets.corruptions`` gives all of them)."""
+    out = dict(base)
+    for key, value in changes.items():
+        inner = section(model, key)
+        if inner and isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = overlay(base[key], value, inner)
+        else:
+            out[key] = value
+    return out
+
+
+def is_profile(path: str | Path) -> bool:
+    return Path(path).resolve().parent == PROFILES
+
+
+def profile_raw(path: str | Path) -> dict:
+    """The complete params of a profile (``profiles/<name>.yaml``): its keys on top of the default's."""
+    return overlay(read_yaml(DEFAULT_PROFILE), read_yaml(path))
+
+
+def load_profile(path: str | Path) -> Params:
+    return parse_params(profile_raw(path), source=f"{path} (on top of {DEFAULT_PROFILE.name})")
+
+
+def profile_text(path: str | Path) -> str:
+    """The complete params file of a profile, as ``make profile`` writes it to ``params.yaml``: the
+    default as it is (comments included); any other profile merged, headed by its own comments."""
+    path = Path(path)
+    if path.resolve() == DEFAULT_PROFILE:
+        return DEFAULT_PROFILE.read_text(encoding="utf-8")
+    notes = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("#"):
+            break
+        notes.append(line)
+    head = [f"# Written by `make profile P={path.stem}`: profiles/{DEFAULT_PROFILE.name} (the default, every key",
+            f"# explained) with profiles/{path.name} on top (the keys it changes, and why). Edit those, not",
+            "# this file, or try a change with `dvc exp run -S key=value`.", "#", *notes, ""]
+    return "\n".join(head) + "\n" + yaml.safe_dump(profile_raw(path), sort_keys=False, allow_unicode=True, width=110)
 
 
 def main() -> None:
-    path = sys.argv[1] if len(sys.argv) > 1 else DEFAULT_PARAMS
+    import argparse
+
+    cli = argparse.ArgumentParser(prog="python -m psrlm.params", description=(
+        "Validate a params file. A profile (a file in profiles/) holds only the keys it changes and is "
+        f"validated on top of the default (profiles/{DEFAULT_PROFILE.name})."))
+    cli.add_argument("file", nargs="?", default=str(DEFAULT_PARAMS), help="default: params.yaml")
+    cli.add_argument("--write", metavar="OUT", help="also write the complete, validated file to OUT "
+                     "(make profile: params.yaml)")
+    args = cli.parse_args()
+    profile = is_profile(args.file)
     try:
-        params = load_params(path)
+        params = load_profile(args.file) if profile else load_params(args.file)
     except ParamsError as err:
         print(err, file=sys.stderr)
         sys.exit(2)
     chain = " -> ".join(["m0", "m1", *params.iterations])
-    print(f"{path}: valid ({chain})")
+    print(f"{args.file}: valid ({chain})")
+    if args.write:
+        out = Path(args.write)
+        text = profile_text(args.file) if profile else Path(args.file).read_text(encoding="utf-8")
+        tmp = out.with_name(f".{out.name}.tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+        print(f"{out}: written")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,8 @@ from pathlib import Path
 import polars as pl
 
 from psrlm.analytics import query
+from psrlm.params import rollout_table
+from schemas.rollout import ROLLOUT_TABLES
 
 
 def model_table(metrics: list[Path], answers: list[Path], order: list[str]) -> pl.DataFrame:
@@ -23,8 +25,7 @@ def model_table(metrics: list[Path], answers: list[Path], order: list[str]) -> p
 
 
 def iteration_table(rollouts: Path, order: list[str]) -> pl.DataFrame:
-    frame = query("report_iterations", **{t: str(rollouts / "*" / f"{t}.parquet")
-                                          for t in ("rounds", "judgments", "paths", "candidates")})
+    frame = query("report_iterations", **{t: str(rollout_table(rollouts / "*", t)) for t in ROLLOUT_TABLES})
     frame = frame.filter(pl.col("iteration").is_in(order))
     rank = {m: i for i, m in enumerate(order)}
     return frame.with_columns(pl.col("iteration").replace_strict(rank, return_dtype=pl.Int64).alias("index")).sort("index")
@@ -32,12 +33,13 @@ def iteration_table(rollouts: Path, order: list[str]) -> pl.DataFrame:
 
 def error_table(rollouts: Path, order: list[str]) -> pl.DataFrame:
     """Per iteration, the wrong steps the search sampled by kind (toy oracle); empty without an oracle."""
-    frame = query("report_errors", candidates=str(rollouts / "*" / "candidates.parquet"))
+    frame = query("report_errors", candidates=str(rollout_table(rollouts / "*", "candidates")))
     return frame.filter(pl.col("iteration").is_in(order))
 
 
-def margin_table(pairs: Path, order: list[str]) -> pl.DataFrame:
-    files = sorted(str(p) for p in pairs.glob("*.parquet") if p.stem in order)
+def margin_table(pairs: list[Path]) -> pl.DataFrame:
+    """Score margins of the pairs files (one per iteration) that exist."""
+    files = sorted(str(p) for p in pairs if p.is_file())
     if not files:
         return pl.DataFrame(schema={"iteration": pl.String, "margin": pl.Float64, "pairs": pl.Int64})
     return query("report_margins", pairs=files)

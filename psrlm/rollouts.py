@@ -18,7 +18,7 @@ from psrlm.analytics import query
 from psrlm.engine import run_search
 from psrlm.generation import open_generator
 from psrlm.grader import extract_answer, is_equivalent
-from psrlm.params import Params
+from psrlm.params import Params, rollout_table
 from psrlm.prompts import chat_prompt, reasoning_prompt
 from psrlm.search import ProblemSearch, SearchProblem
 from psrlm.shards import ShardStore, fingerprint
@@ -51,7 +51,7 @@ def write_rollout(out: Path, tables: dict[str, list]) -> None:
     with atomic_dir(out) as tmp:
         for name, rows in tables.items():
             rows = sorted(rows, key=lambda r: r.problem_id if isinstance(r, Row) else r["problem_id"])
-            write_parquet(tmp / f"{name}.parquet", ROLLOUT_TABLES[name], rows)
+            write_parquet(rollout_table(tmp, name), ROLLOUT_TABLES[name], rows)
 
 
 def rollout(params: Params, name: str, model_dir: Path, problems: list[Problem], out: Path) -> float:
@@ -88,4 +88,4 @@ def rollout(params: Params, name: str, model_dir: Path, problems: list[Problem],
 
 def rollout_stats(out: Path) -> pl.DataFrame:
     """One row of search statistics (``queries/rollout_metrics.sql``) over a rollout directory."""
-    return query("rollout_metrics", **{name: out / f"{name}.parquet" for name in ("rounds", "judgments", "paths", "candidates")})
+    return query("rollout_metrics", **{name: rollout_table(out, name) for name in ROLLOUT_TABLES})

@@ -34,9 +34,9 @@ def run_stage(work: Callable[..., None]) -> None:
         # wall time apart from the artifacts (which must be the same on every run with the same inputs)
         spec = getattr(sys.modules["__main__"], "__spec__", None)  # python -m stages.<name>
         module = spec.name if spec else work.__module__
-        name = "-".join([module.rsplit(".", 1)[-1], *sys.argv[1:]])
+        timing = params.timing_file(module.rsplit(".", 1)[-1], *sys.argv[1:])
         if int(os.environ.get("RANK", "0")) == 0:  # under `accelerate launch`, the main process alone writes
-            write_json(params.metrics_file("timing", name), {"seconds": round(time.time() - started, 1)})
+            write_json(timing, {"seconds": round(time.time() - started, 1)})
     except (ParamsError, ArtifactError, FileNotFoundError) as err:
         log.error("%s", err)
         sys.exit(2)

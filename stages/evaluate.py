@@ -55,8 +55,8 @@ def main(params: Params, model: str) -> None:
     generator.close()
     out = params.eval_dir(model)
     with atomic_dir(out) as tmp:
-        write_jsonl(tmp / "answers.jsonl", AnswerEvalRow, samples)
-        write_parquet(tmp / "judge.parquet", JudgeEvalRow, judged)
+        write_jsonl(tmp / params.answers_file(model).name, AnswerEvalRow, samples)
+        write_parquet(tmp / params.judged_file(model).name, JudgeEvalRow, judged)
     metrics = EvalMetrics(**answers, **judge)
     write_json(params.metrics_file("eval", model), metrics.model_dump())
     log.info("%s: accuracy %.3f, judge accuracy %.3f", model, metrics.accuracy, metrics.judge_accuracy)

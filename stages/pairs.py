@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from psrlm.analytics import query
-from psrlm.params import Params
+from psrlm.params import Params, rollout_table
 from psrlm.stage import run_stage
 from schemas import PreferencePair
 from schemas.table import write_parquet
@@ -19,7 +19,7 @@ log = logging.getLogger("stages.pairs")
 def main(params: Params, iteration: str) -> None:
     rollout = params.rollout_dir(iteration)
     source = params.iteration(iteration).parent
-    frame = query("pairs", rounds=rollout / "rounds.parquet", candidates=rollout / "candidates.parquet")
+    frame = query("pairs", rounds=rollout_table(rollout, "rounds"), candidates=rollout_table(rollout, "candidates"))
     rows = [PreferencePair(**r, model=source) for r in frame.iter_rows(named=True)]
     n = write_parquet(params.pairs_file(iteration), PreferencePair, rows)
     finals = sum(r.chosen_final for r in rows)

@@ -23,9 +23,9 @@ def main(params: Params) -> None:
     models = params.evaluate.models
     iterations = list(params.iterations)
     model_frame = model_table([params.metrics_file("eval", m) for m in models],
-                              [params.eval_dir(m) / "answers.jsonl" for m in models], models)
+                              [params.answers_file(m) for m in models], models)
     its = iteration_table(params.rollout_dir(iterations[0]).parent, iterations)
-    margins = margin_table(params.pairs_file(iterations[0]).parent, iterations)
+    margins = margin_table([params.pairs_file(i) for i in iterations])
     errors = error_table(params.rollout_dir(iterations[0]).parent, iterations)
     out = params.report_dir()
     with atomic_dir(out) as tmp:

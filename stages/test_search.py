@@ -25,7 +25,7 @@ def main(params: Params, model: str) -> None:
         raise ParamsError(f"test_search: '{model}' is not in evaluate.search_models {params.evaluate.search_models}")
     limit = params.evaluate.search_limit or params.evaluate.limit
     problems = read_jsonl(params.problems_file("test"), Problem)[:limit]
-    greedy = {r.problem_id: r.correct for r in read_jsonl(params.eval_dir(model) / "answers.jsonl", AnswerEvalRow)}
+    greedy = {r.problem_id: r.correct for r in read_jsonl(params.answers_file(model), AnswerEvalRow)}
     missing = [p.id for p in problems if p.id not in greedy]
     if missing:
         raise ParamsError(f"test_search: greedy evaluation of {model} lacks {len(missing)} problems "

@@ -47,10 +47,10 @@ SMOKE = {
 
 
 def merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for k, v in over.items():
-        out[k] = merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) and k != "iterations" else v
-    return out
+    """``over`` on top of ``base``, as ``make profile`` puts a profile on the default."""
+    from psrlm.params import overlay
+
+    return overlay(base, over)
 
 
 def run(cmd: list[str], cwd: Path) -> str:

@@ -141,3 +141,29 @@ def test_the_data_root_comes_from_the_environment(tmp_path, monkeypatch, manager
     monkeypatch.setenv("PSRLM_DATA_ROOT", str(tmp_path))
     (task,) = flatten(get_task_dict(["psrlm_aime24"], manager)).values()
     assert [(d["id"], d["answer"]) for d in task.test_docs()] == [("aime24/1", "7")]
+
+
+
+def test_the_toy_task_reads_its_data_path_from_params(tmp_path, monkeypatch, manager):
+    """``psrlm_toy_arith`` names no file of its own: unbound, it reads the test split under params.yaml's
+    ``paths.problems``; the evaluate stage binds that same file (``Params.problems_file``)."""
+    from pathlib import Path
+
+    import yaml
+    from lm_eval.tasks import get_task_dict
+
+    root = Path(__file__).resolve().parents[1]
+    assert "data/problems" not in (TASKS / "toy_arith" / "toy_arith.yaml").read_text()
+    raw = yaml.safe_load((root / "params.yaml").read_text())
+    raw["paths"]["problems"] = "elsewhere/problems"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    rows = [{"id": f"t{i}", "source": "toy", "problem": f"What is {i} + 1?", "answer": str(i + 1)} for i in range(2)]
+    (tmp_path / "elsewhere" / "problems").mkdir(parents=True)
+    (tmp_path / "elsewhere" / "problems" / "test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    monkeypatch.chdir(tmp_path)
+    (task,) = flatten(get_task_dict(["psrlm_toy_arith"], manager)).values()
+    assert [d["id"] for d in task.test_docs()] == ["t0", "t1"]
+    assert task.process_results(task.test_docs()[1], ["Step 1: 1 + 1 = 2. \\boxed{2}"]) == {"exact_match": 1.0}
+    (bound,) = flatten(get_task_dict([task_config("toy_arith", tmp_path / "elsewhere/problems/test.jsonl", "compact")],
+                                     manager)).values()
+    assert [d["id"] for d in bound.test_docs()] == ["t0", "t1"]

@@ -5,7 +5,9 @@ A stage's code is the transitive closure of the project modules its ``stages/<na
 each ``query("<name>")`` call, the prompt templates (``psrlm/prompts``), the lm-eval task folders.
 A file is covered when it, or a folder above it, is a declared dep. Declared code deps that the stage
 does not run are reported too (they rerun it for nothing). Data deps (``${paths...}``) are not code
-and are not checked here; ``test_pipeline`` checks what a params change reruns.
+and are not checked for coverage here (``test_pipeline`` checks what a params change reruns), but
+their file names are: every path ``dvc.yaml`` spells inside a ``paths`` folder is one that the
+``psrlm.params`` helpers build, so the code and the DAG name each file the same way.
 """
 
 from __future__ import annotations
@@ -127,3 +129,105 @@ def test_the_closure_follows_lazy_and_relative_imports():
     assert "psrlm/real/loaders.py" in files  # imported inside a function
     assert "schemas/table.py" in files  # through schemas/__init__.py
     assert "psrlm/queries/pairs.sql" in code_of("stages.pairs")
+
+
+# --- file names: what dvc.yaml spells is what the params helpers build ------------------------------
+# The names stay in code (psrlm/params.py) rather than in a `files:` section of params.yaml: dvc.yaml can
+# only substitute values, so a pattern such as timing/<stage>-<key>.json would still be spelled there,
+# and names that are not knobs would become params DVC tracks. This test ties the two spellings.
+INTERPOLATION = re.compile(r"\$\{([\w.]+)\}")
+
+
+def lookup(context: dict, name: str):
+    for part in name.split("."):
+        context = context[part]
+    return context
+
+
+def resolve(text: str, context: dict) -> str:
+    return INTERPOLATION.sub(lambda m: str(lookup(context, m.group(1))), text)
+
+
+def instances(name: str, stage: dict, raw: dict):
+    """``(stage@item, template, context)`` for every stage DVC makes of a ``dvc.yaml`` entry."""
+    if "foreach" not in stage:
+        yield name, stage, raw
+        return
+    items = lookup(raw, INTERPOLATION.fullmatch(stage["foreach"]).group(1))
+    for key, item in (items.items() if isinstance(items, dict) else ((i, i) for i in items)):
+        yield f"{name}@{key}", stage["do"], {**raw, "key": key, "item": item}
+
+
+def paths_of(entries: list) -> list[str]:
+    return [e if isinstance(e, str) else next(iter(e)) for e in entries]
+
+
+def data_deps(stage: dict) -> list[str]:
+    return [d for d in stage.get("deps", []) if d.startswith("${")]
+
+
+def helper_files(p) -> set[str]:
+    """Every path the ``Params`` helpers build for the models, iterations, splits and tasks of ``p``."""
+    from psrlm.params import BASE_MODELS, Splits
+
+    files = {getattr(p.paths, folder) for folder in type(p.paths).model_fields}
+    files |= {p.problems_file(s) for s in [*Splits.model_fields, *(f"bench-{t}" for t in p.evaluate.tasks)]}
+    files |= {p.set_file(s) for s in ("ift", "eft_train", "eft_test")}
+    files |= {p.metrics_dir(kind) for kind in ("train", "rollout", "eval")}
+    files |= {p.summary_file(s) for s in ("json", "md")} | {p.report_dir()}
+    for m in [*BASE_MODELS, *p.iterations]:
+        files |= {p.model_dir(m), p.eval_dir(m), p.test_search_dir(m), p.metrics_file("train", m),
+                  p.metrics_file("eval", m), p.metrics_file("eval", f"{m}-search")}
+    for k in p.iterations:
+        files |= {p.rollout_dir(k), p.pairs_file(k), p.metrics_file("rollout", k)}
+    return {str(f) for f in files}
+
+
+def misnamed(stages: dict) -> list[str]:
+    """Data paths of ``dvc.yaml`` (deps, outs, metrics; every foreach item) that no helper builds, and
+    stages whose wall-time metric is not the one ``psrlm/stage.py`` writes (``Params.timing_file``)."""
+    from psrlm.params import load_params
+
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    p = load_params(ROOT / "params.yaml")
+    named, timing = helper_files(p), str(p.metrics_dir("timing")) + "/"
+    wrong = []
+    for name, stage in stages.items():
+        for instance, template, context in instances(name, stage, raw):
+            module, *args = resolve(template["cmd"], context).split("-m ", 1)[1].split()
+            files = [resolve(f, context) for f in [*data_deps(template), *paths_of(template.get("outs", [])),
+                                                   *paths_of(template.get("metrics", []))]]
+            expected = str(p.timing_file(module.removeprefix("stages."), *args))
+            if [f for f in files if f.startswith(timing)] != [expected]:
+                wrong.append(f"{instance}: its timing is not {expected}")
+            wrong += [f"{instance}: {f}" for f in files if not f.startswith(timing) and f not in named]
+    return wrong
+
+
+def test_dvc_yaml_spells_the_file_names_of_the_params_helpers(stages):
+    found = misnamed(stages)
+    assert not found, "dvc.yaml names files the params helpers do not:\n" + "\n".join(found)
+
+
+def test_the_file_name_check_catches_a_misspelling(stages):
+    broken = yaml.safe_load(yaml.safe_dump(stages))
+    broken["pairs"]["do"]["outs"] = ["${paths.pairs}/${key}.pq"]
+    broken["dpo"]["do"]["metrics"][1] = {"${paths.metrics}/timing/dpo_${key}.json": {"cache": False}}
+    found = misnamed(broken)
+    assert "pairs@m2: data/pairs/m2.pq" in found
+    assert "dpo@m3: its timing is not data/metrics/timing/dpo-m3.json" in found
+
+
+def test_the_plots_are_files_the_report_stage_writes():
+    """``plots`` in dvc.yaml names files of ``paths.report`` that ``stages/report.py`` writes by name."""
+    from psrlm.params import load_params
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    report = load_params(ROOT / "params.yaml").report_dir()
+    written = {node.value for node in ast.walk(ast.parse((ROOT / "stages/report.py").read_text()))
+               if isinstance(node, ast.Constant) and isinstance(node.value, str)}
+    plotted = []
+    for plot in yaml.safe_load((ROOT / "dvc.yaml").read_text())["plots"]:
+        plotted += [plot] if isinstance(plot, str) else list(next(iter(plot.values()))["y"])
+    plotted = [Path(resolve(f, params)) for f in plotted]
+    assert plotted and all(f.parent == report and f.name in written for f in plotted), plotted

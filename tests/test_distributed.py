@@ -17,7 +17,7 @@ import pytest
 import torch
 import yaml
 
-from psrlm.params import load_params
+from psrlm.params import load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
@@ -32,14 +32,14 @@ def config_files(command: str) -> list[str]:
 
 @pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.name)
 def test_profile_is_a_valid_params_file(profile):
-    params = load_params(profile)
+    params = load_profile(profile)
     named = config_files(params.launch.train)
     assert all((ROOT / f).is_file() for f in named), params.launch.train
 
 
 @pytest.mark.parametrize("profile", [p for p in PROFILES if p.name.startswith("qwen")], ids=lambda p: p.name)
 def test_gpu_profile_trains_with_deepspeed_through_accelerate(profile):
-    params = load_params(profile)
+    params = load_profile(profile)
     assert params.model.base and params.prompts.style == "paper"
     for cfg in (params.sft, params.dpo):
         assert cfg.precision == "bf16" and cfg.deepspeed and (ROOT / cfg.deepspeed).is_file()

@@ -6,9 +6,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from psrlm.params import ParamsError, load_params, parse_params
+from pydantic import BaseModel
 
-DEFAULT = yaml.safe_load(open("params.yaml"))
+from psrlm.params import (DEFAULT_PROFILE, Params, ParamsError, load_params, load_profile, overlay, parse_params,
+                          profile_raw, profile_text, section)
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT = yaml.safe_load((ROOT / "params.yaml").read_text())
 
 
 def bad(mutate):
@@ -82,15 +86,101 @@ def test_stage_exits_with_message_before_work(tmp_path, monkeypatch):
 
 
 def test_params_yaml_is_the_tiny_cpu_profile():
-    """The embedded default lives twice: params.yaml (what DVC reads) and profiles/tiny-cpu.yaml (what
-    `make profile P=tiny-cpu` restores). Edit both, or switch back with that command."""
-    root = Path(__file__).resolve().parents[1]
-    assert (root / "params.yaml").read_text() == (root / "profiles" / "tiny-cpu.yaml").read_text()
-    default = yaml.safe_load((root / "params.yaml").read_text())
-    for profile in sorted((root / "profiles").glob("*.yaml")):
-        load_params(profile)  # every profile validates
-        # and names every key the default does (dvc.yaml reads keys such as evaluate.tasks by name)
-        assert not key_paths(default) - key_paths(yaml.safe_load(profile.read_text())), profile.name
+    """The embedded default lives twice: params.yaml (what DVC reads, and what `make profile` rewrites)
+    and profiles/tiny-cpu.yaml (what the other profiles sit on, and what `make profile P=tiny-cpu`
+    restores). Edit both, or switch back with that command."""
+    assert (ROOT / "params.yaml").read_text() == DEFAULT_PROFILE.read_text()
+    assert profile_text(DEFAULT_PROFILE) == DEFAULT_PROFILE.read_text()  # written as it is, comments too
+
+
+# --- the model's defaults are params.yaml's values --------------------------------------------------
+def required_only(model: type[BaseModel], raw: dict) -> dict:
+    """The values of ``raw`` that ``model`` has no default for (sections followed)."""
+    out = {}
+    for key, field in model.model_fields.items():
+        if field.is_required():
+            inner = section(model, key)
+            out[key] = required_only(inner, raw[key]) if inner else raw[key]
+    return out
+
+
+def differences(model: type[BaseModel], raw: dict, built: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in raw.items():
+        inner = section(model, key)
+        if inner and isinstance(value, dict):
+            out += differences(inner, value, built[key], f"{prefix}{key}.")
+        elif built[key] != value:
+            out.append(f"{prefix}{key}: params.yaml {value!r}, model default {built[key]!r}")
+    return out
+
+
+def test_model_defaults_are_the_values_of_params_yaml():
+    """Every key of params.yaml: a Params built from its required fields alone has the same value, so
+    code that builds a section from defaults (``Search()``) runs the default setting."""
+    built = Params.model_validate(required_only(Params, DEFAULT)).model_dump()
+    assert not differences(Params, DEFAULT, built), "\n".join(differences(Params, DEFAULT, built))
+
+
+def test_the_defaults_check_names_a_drifted_key():
+    raw = copy.deepcopy(DEFAULT)
+    raw["search"]["width"] = 4
+    raw["sft"]["scheduler"] = "linear"  # each trainer section has its own defaults
+    built = Params.model_validate(required_only(Params, DEFAULT)).model_dump()
+    assert [d.split(":")[0] for d in differences(Params, raw, built)] == ["sft.scheduler", "search.width"]
+
+
+# --- profiles: the keys they change, on top of the default -----------------------------------------
+PROFILES = sorted((ROOT / "profiles").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("profile", PROFILES, ids=lambda p: p.stem)
+def test_every_profile_merges_and_validates(profile):
+    load_profile(profile)
+    # the merged file names every key the default does (dvc.yaml reads keys such as evaluate.tasks by name)
+    assert not key_paths(DEFAULT) - key_paths(profile_raw(profile))
+    # and make profile writes exactly the merged values
+    assert yaml.safe_load(profile_text(profile)) == profile_raw(profile)
+
+
+@pytest.mark.parametrize("profile", [p for p in PROFILES if p != DEFAULT_PROFILE], ids=lambda p: p.stem)
+def test_a_profile_holds_only_its_differences(profile):
+    def same(model, changes, base, prefix=""):
+        for key, value in changes.items():
+            inner = section(model, key)
+            if inner and isinstance(value, dict) and isinstance(base.get(key), dict):
+                yield from same(inner, value, base[key], f"{prefix}{key}.")
+            elif key in base and base[key] == value and type(base[key]) is type(value):
+                yield prefix + key
+    assert not list(same(Params, yaml.safe_load(profile.read_text()), DEFAULT)), "keys equal to the default's"
+
+
+def test_overlay_merges_sections_and_replaces_values():
+    base = {"search": {"width": 6, "top_p": 0.95}, "evaluate": {"tasks": ["a", "b"]},
+            "iterations": {"m2": {"parent": "m1"}, "m3": {"parent": "m2"}}, "sets": {"corruptions": {"a": 1, "b": 1}}}
+    changes = {"search": {"width": 4}, "evaluate": {"tasks": ["c"]}, "iterations": {"m2": {"parent": "m1"}},
+               "sets": {"corruptions": {"b": 2}}}
+    assert overlay(base, changes) == {"search": {"width": 4, "top_p": 0.95}, "evaluate": {"tasks": ["c"]},
+                                      "iterations": {"m2": {"parent": "m1"}}, "sets": {"corruptions": {"b": 2}}}
+
+
+def test_an_invalid_profile_is_named_with_the_field(tmp_path):
+    (tmp_path / "x.yaml").write_text("search: {width: 1}\n")
+    with pytest.raises(ParamsError, match=r"x.yaml \(on top of tiny-cpu.yaml\):\n  search.width"):
+        load_profile(tmp_path / "x.yaml")
+
+
+def test_make_profile_validates_and_writes_the_complete_file(tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "params.yaml"
+    proc = subprocess.run([sys.executable, "-m", "psrlm.params", "profiles/smollm2-cpu.yaml", "--write", str(out)],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert load_params(out) == load_profile(ROOT / "profiles" / "smollm2-cpu.yaml")
+    assert yaml.safe_load(out.read_text()) == profile_raw(ROOT / "profiles" / "smollm2-cpu.yaml")
+    assert out.read_text().startswith("# Written by `make profile P=smollm2-cpu`")
 
 
 def key_paths(d: dict, prefix: str = "") -> set[str]:
