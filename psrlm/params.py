@@ -10,6 +10,7 @@ keeps the two equal. The ``Params`` helpers name every file inside the ``paths``
     python -m psrlm.params                                        # validate params.yaml
     python -m psrlm.params profiles/smollm2-cpu.yaml              # validate a profile on top of the default
     python -m psrlm.params profiles/smollm2-cpu.yaml --write params.yaml   # and write it whole (make profile)
+    python -m psrlm.params --sets profiles/qwen2.5-math-7b.yaml   # its IFT / EFT set sizes per source (psrlm.sizes)
 """
 
 from __future__ import annotations
@@ -62,12 +63,15 @@ class ToyProblems(Strict):
 
 
 class Splits(Strict):
-    """How many problems each split holds. pretrain: M0's corpus; sft: IFT/EFT; search: rollouts."""
+    """How many problems each split holds. pretrain: M0's corpus; sft: IFT (toy: EFT train too); search:
+    rollouts; test: held out (toy: EFT test too); eft: real data only, GSM8K problems for EFT train and
+    test that no other split holds (``psrlm.real.splits``)."""
 
     pretrain: int = Field(ge=0)
     sft: int = Field(ge=1)
     search: int = Field(ge=1)
     test: int = Field(ge=1)
+    eft: int = Field(0, ge=0)
 
 
 class RealProblems(Strict):
@@ -77,7 +81,8 @@ class RealProblems(Strict):
     train: list[Literal["gsm8k", "math"]] = Field(default=["gsm8k"], min_length=1)  # -> sft + search splits
     test: Literal["gsm8k", "math", "math500"] = "gsm8k"  # -> test split (test-time search, EFT test)
     eft: list[Literal["gsm8k", "prmbench"]] = Field(default=["gsm8k"], min_length=1)
-    prmbench_test_share: float = Field(0.2, gt=0, lt=1)  # PRMBench pairs held out for the EFT test split
+    # PRMBench problems (with every item that perturbs them) held out for the EFT test split
+    prmbench_test_share: float = Field(0.2, gt=0, lt=1)
     hub: dict[str, str] = {}  # source -> hub data set id, read instead of data_root (needs network)
     duplicates: Literal["error", "drop"] = "error"  # the same problem text twice in a file: error | counted drop
 
@@ -186,7 +191,9 @@ Corruption = Literal["wrong_arithmetic", "wrong_previous", "answer_mismatch", "w
 
 
 class Sets(Strict):
-    """The cold-start sets: IFT from the sft split, EFT from sft (train) and test (held out)."""
+    """The cold-start sets: IFT from the sft split; EFT, toy: from sft (train) and test (held out), real:
+    GSM8K from the eft split (the first ``eft_test_problems`` to test, the next ``eft_train_problems`` to
+    train) beside PRMBench (``problems.real.prmbench_test_share``)."""
 
     ift_problems: int = Field(ge=1)
     eft_train_problems: int = Field(ge=1)
@@ -361,9 +368,19 @@ class Params(Strict):
         unknown = [m for m in self.evaluate.search_models if m not in self.evaluate.models]
         if unknown:
             raise ValueError(f"evaluate.search_models: {unknown} not in evaluate.models {self.evaluate.models}")
-        if self.sets.ift_problems > self.problems.splits.sft or self.sets.eft_train_problems > self.problems.splits.sft:
-            raise ValueError("sets: ift_problems and eft_train_problems must not exceed problems.splits.sft")
         real = self.problems.source == "real"
+        splits, sets = self.problems.splits, self.sets
+        if sets.ift_problems > splits.sft or (not real and sets.eft_train_problems > splits.sft):
+            raise ValueError("sets: ift_problems and eft_train_problems must not exceed problems.splits.sft")
+        if not real and splits.eft:
+            raise ValueError("problems.splits.eft: real data only (the toy EFT takes the sft and test splits)")
+        gsm8k_eft = real and "gsm8k" in self.problems.real.eft
+        if real and splits.eft and not gsm8k_eft:
+            raise ValueError("problems.splits.eft holds GSM8K problems for EFT, but problems.real.eft has no gsm8k")
+        if gsm8k_eft and sets.eft_test_problems + sets.eft_train_problems > splits.eft:
+            raise ValueError(f"sets: eft_test_problems + eft_train_problems = "
+                             f"{sets.eft_test_problems + sets.eft_train_problems} GSM8K problems for EFT, but "
+                             f"problems.splits.eft holds {splits.eft} (no other split gives EFT problems)")
         if real and self.model.base is None:
             raise ValueError("problems.source real needs model.base (a pretrained model); the tiny model "
                              "is pretrained on toy problems only")
@@ -374,7 +391,7 @@ class Params(Strict):
             raise ValueError("judge.oracle: the oracle knows the toy world only (problems.source: toy)")
         if not real and self.model.base is None and self.problems.splits.pretrain < 1:
             raise ValueError("problems.splits.pretrain: the tiny model needs pretraining problems (>= 1)")
-        if self.sets.eft_test_problems > self.problems.splits.test:
+        if not real and self.sets.eft_test_problems > self.problems.splits.test:
             raise ValueError("sets.eft_test_problems must not exceed problems.splits.test")
         return self
 
@@ -537,6 +554,9 @@ def main() -> None:
     cli.add_argument("file", nargs="?", default=str(DEFAULT_PARAMS), help="default: params.yaml")
     cli.add_argument("--write", metavar="OUT", help="also write the complete, validated file to OUT "
                      "(make profile: params.yaml)")
+    cli.add_argument("--sets", action="store_true", help="also print the sizes of its problem splits and of "
+                     "IFT / EFT train / EFT test per source, computed from the data without a model (python -m "
+                     "psrlm.sizes)")
     args = cli.parse_args()
     profile = is_profile(args.file)
     try:
@@ -553,6 +573,12 @@ def main() -> None:
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(out)
         print(f"{out}: written")
+    if args.sets:
+        # a process of its own: every stage imports this module, and none should depend on the data-splitting
+        # code the sizes run (tests/test_dag.py counts imports, lazy ones too)
+        import subprocess
+
+        sys.exit(subprocess.run([sys.executable, "-m", "psrlm.sizes", args.file]).returncode)
 
 
 if __name__ == "__main__":

@@ -75,8 +75,10 @@ class EvalMetrics(_Metrics):
     # (judge.average_orders scores the search this way); None for the explain judge
     judge_order_averaged_accuracy: float | None = None
     judge_examples: int
-    # held-out EFT accuracy per kind of wrong step (toy corruptions; real: gsm8k / prmbench sources)
+    # held-out EFT accuracy per kind of wrong step (toy corruptions; real: wrong_arithmetic for GSM8K,
+    # prmbench_<class> for PRMBench) and per source of the pairs (real: gsm8k, prmbench; toy: toy)
     judge_accuracy_by_corruption: dict[str, float] = {}
+    judge_accuracy_by_source: dict[str, float] = {}
     mean_steps: float
     mean_step_chars: float
 

@@ -25,8 +25,9 @@ class EFTRecord(Row):
 
     ``previous_steps`` are the steps so far (rendered with headers); ``step_a``/``step_b`` the two
     candidates in the order shown; ``verdict`` names the better one. ``corruption`` says how the
-    wrong step was made (``wrong_arithmetic``, ``wrong_operand``, ``skipped_step``,
-    ``repeated_step``).
+    wrong step was made (toy: ``wrong_arithmetic``, ``answer_mismatch``, ...; real: ``wrong_arithmetic``
+    for a GSM8K perturbation, ``prmbench_<class>`` for PRMBench). ``source`` (not a column: read off
+    ``problem_id``) names the data set the pair comes from.
     """
 
     id: str
@@ -39,3 +40,9 @@ class EFTRecord(Row):
     explanation: str
     corruption: str
     pair_id: str
+
+    @property
+    def source(self) -> str:
+        """``gsm8k`` or ``prmbench`` for real pairs (their problem ids are ``<source>/...``), ``toy`` for
+        the toy world's (``sft-000123``)."""
+        return self.problem_id.split("/", 1)[0] if "/" in self.problem_id else "toy"

@@ -18,6 +18,16 @@ from schemas.table import atomic_dir, read_parquet, write_json, write_jsonl, wri
 log = logging.getLogger("stages.evaluate")
 
 
+def accuracy_by_source(records: list[EFTRecord], judged: list[JudgeEvalRow]) -> dict[str, float]:
+    """Held-out judge accuracy per source of the EFT pairs (``EFTRecord.source``: gsm8k and prmbench on
+    real data, toy in the toy world)."""
+    correct = {row.id: row.correct for row in judged}
+    by_source: dict[str, list[bool]] = {}
+    for r in records:
+        by_source.setdefault(r.source, []).append(correct[r.id])
+    return {source: sum(v) / len(v) for source, v in sorted(by_source.items())}
+
+
 def summarize_tasks(per_task: dict[str, dict]) -> dict:
     """One model's answer metrics: accuracy = mean over tasks (the paper's Avg); steps and step length
     over every solution."""
@@ -57,7 +67,7 @@ def main(params: Params, model: str) -> None:
     with atomic_dir(out) as tmp:
         write_jsonl(tmp / params.answers_file(model).name, AnswerEvalRow, samples)
         write_parquet(tmp / params.judged_file(model).name, JudgeEvalRow, judged)
-    metrics = EvalMetrics(**answers, **judge)
+    metrics = EvalMetrics(**answers, **judge, judge_accuracy_by_source=accuracy_by_source(eft, judged))
     write_json(params.metrics_file("eval", model), metrics.model_dump())
     log.info("%s: accuracy %.3f, judge accuracy %.3f", model, metrics.accuracy, metrics.judge_accuracy)
 

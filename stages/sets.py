@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import logging
-import random
 from collections import Counter
 
 from psrlm.params import Params
@@ -20,29 +19,19 @@ log = logging.getLogger("stages.sets")
 
 def real_eft(params: Params, sft_split: list[Problem], test_split: list[Problem]) -> tuple[list, list]:
     """EFT train and test from GSM8K perturbations (a calculator annotation proves the changed step
-    wrong) and PRMBench (original vs modified step at the first error)."""
-    from psrlm.real import eft
+    wrong; the problems of the eft split) and PRMBench (original vs modified step at the first error),
+    on problems no other split holds, train and test split by problem (``psrlm.real.eft.real_eft_sets``)."""
+    from psrlm.real.eft import real_eft_sets
     from psrlm.real.loaders import load_prmbench
 
-    cfg, real = params.sets, params.problems.real
-    eft_train, eft_test, skipped = [], [], Counter()
+    real = params.problems.real
+    # every split the problems stage wrote: an EFT problem must be in none of them but eft
+    names = ["search", *(f"bench-{t}" for t in params.evaluate.tasks if t != "toy_arith")]
+    splits = {"sft": sft_split, "test": test_split} | {n: read_jsonl(params.problems_file(n), Problem) for n in names}
     if "gsm8k" in real.eft:
-        records, why = eft.build_gsm8k_eft(sft_split[-cfg.eft_train_problems :], params.seed)
-        eft_train += records
-        skipped += why
-        records, why = eft.build_gsm8k_eft(test_split[: cfg.eft_test_problems], params.seed + 1)
-        eft_test += records
-        skipped += why
-    if "prmbench" in real.eft:
-        items = load_prmbench(real.data_root)
-        random.Random(params.seed).shuffle(items)
-        held_out = max(1, round(len(items) * real.prmbench_test_share))
-        records, why = eft.build_prmbench_eft(items[held_out:])
-        eft_train += records
-        skipped += why
-        records, why = eft.build_prmbench_eft(items[:held_out])
-        eft_test += records
-        skipped += why
+        splits["eft"] = read_jsonl(params.problems_file("eft"), Problem)
+    prmbench = load_prmbench(real.data_root) if "prmbench" in real.eft else []
+    eft_train, eft_test, skipped = real_eft_sets(params, splits, prmbench)
     log.info("EFT items skipped: %s", dict(skipped))
     return eft_train, eft_test
 
@@ -67,6 +56,8 @@ def main(params: Params) -> None:
     write_parquet(params.set_file("eft_test"), EFTRecord, eft_test)
     kinds = Counter(r.corruption for r in eft_train if r.verdict == "A")
     log.info("IFT %d, EFT train %d (%s), EFT test %d", len(ift), len(eft_train), dict(kinds), len(eft_test))
+    for name, records in (("train", eft_train), ("test", eft_test)):
+        log.info("EFT %s by source: %s", name, dict(Counter(r.source for r in records)))
 
 
 if __name__ == "__main__":

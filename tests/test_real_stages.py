@@ -23,7 +23,7 @@ from tests.conftest import ROOT, merge
 DATA_ROOT = (ROOT.parent / "shared" / "data").resolve()
 
 REAL = {
-    "problems": {"source": "real", "splits": {"pretrain": 0, "sft": 40, "search": 10, "test": 20},
+    "problems": {"source": "real", "splits": {"pretrain": 0, "sft": 40, "search": 10, "test": 20, "eft": 30},
                  "real": {"data_root": str(DATA_ROOT), "train": ["gsm8k", "math"], "test": "gsm8k",
                           "eft": ["gsm8k", "prmbench"], "duplicates": "drop"}},  # MATH train repeats one problem
     "sets": {"ift_problems": 20, "eft_train_problems": 20, "eft_test_problems": 10},
@@ -66,7 +66,10 @@ def test_real_problems_sets_and_benchmark_evaluation(tmp_path, tiny_lm):
     eft_test = read_parquet(sets / "eft_test.parquet", EFTRecord)
     assert {r.verdict for r in eft_train} == {"A", "B"}  # both orders
     assert any(r.problem_id.startswith("gsm8k/") for r in eft_train) and len(eft_train) > 100  # + PRMBench
-    assert not {r.pair_id for r in eft_train} & {r.pair_id for r in eft_test}
+    assert {r.source for r in eft_test} == {r.source for r in eft_train} == {"gsm8k", "prmbench"}
+    assert not {r.problem_id for r in eft_train} & {r.problem_id for r in eft_test}  # split by problem
+    eft = read_jsonl(problems / "eft.jsonl", Problem)  # GSM8K problems for EFT alone
+    assert len(eft) == 30 and not {p.id for p in eft} & {p.id for p in sft}
 
     stage(tmp_path, "stages.evaluate", "m0")
     metrics = EvalMetrics.model_validate_json((tmp_path / "data" / "metrics" / "eval" / "m0.json").read_text())
@@ -74,6 +77,7 @@ def test_real_problems_sets_and_benchmark_evaluation(tmp_path, tiny_lm):
     answers = read_jsonl(tmp_path / "data" / "eval" / "m0" / "answers.jsonl", AnswerEvalRow)
     assert {a.task for a in answers} == {"gsm8k", "math500"}
     assert metrics.judge_examples == min(len(eft_test), 2 * 3)  # evaluate.limit also bounds the judge examples
+    assert set(metrics.judge_accuracy_by_source) == {r.source for r in eft_test[:6]}
 
 
 def test_base_model_from_a_directory_is_copied_not_loaded(tmp_path, tiny_lm):

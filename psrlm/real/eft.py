@@ -9,11 +9,17 @@ Two sources, each pair in both orders (A/B) by ``psrlm.sets.both_orders``, as fo
 * GSM8K: a reference step whose calculator annotation ``<<a*b=c>>`` checks out, against the same
   step with its result changed: the annotation's expression proves the new result wrong.
 
+``real_eft_sets`` makes a real-data run's EFT train and test: from problems that appear in no other
+split (the GSM8K problems of the eft split; PRMBench items whose problem no other split holds), and
+split by problem, so that no problem of EFT test appears in EFT train (PRMBench by the problem its
+items perturb, ``prmbench_groups``).
+
 The explanation says what is wrong with the wrong step, in the toy oracle's words where it can
 (``Assistant A's step computes 9*2 = 20, which is wrong.``).
 
-    from psrlm.real.eft import build_gsm8k_eft, build_prmbench_eft
+    from psrlm.real.eft import build_gsm8k_eft, build_prmbench_eft, real_eft_sets
     records, skipped = build_prmbench_eft(load_prmbench(root))
+    train, test, skipped = real_eft_sets(params, splits, load_prmbench(root))   # splits: name -> problems
 """
 
 from __future__ import annotations
@@ -25,8 +31,10 @@ import re
 from collections import Counter
 from fractions import Fraction
 
+from psrlm.params import Params
 from psrlm.real.answers import gsm8k_answer
 from psrlm.real.ift import clean_gsm8k_line, gsm8k_lines, with_final_answer
+from psrlm.real.overlap import TextIndex, same_key, text_key
 from psrlm.sets import both_orders, step_texts
 from psrlm.steps import format_step
 from schemas import EFTRecord, PerturbedSolution, Problem
@@ -72,8 +80,10 @@ def prmbench_skip_reason(x: PerturbedSolution) -> str | None:
     return None
 
 
-def prmbench_pair(item: PerturbedSolution | dict) -> list[EFTRecord]:
-    """Both orders of the original vs the perturbed step at the first error, or [] (see the reason)."""
+def prmbench_pair(item: PerturbedSolution | dict, problem_id: str | None = None) -> list[EFTRecord]:
+    """Both orders of the original vs the perturbed step at the first error, or [] (see the reason).
+    ``problem_id``: the problem's id (``prmbench_groups``: items of several idx can perturb one problem);
+    default ``prmbench/<idx>``."""
     x = item if isinstance(item, PerturbedSolution) else PerturbedSolution.model_validate(item)
     if prmbench_skip_reason(x):
         return []
@@ -85,15 +95,15 @@ def prmbench_pair(item: PerturbedSolution | dict) -> list[EFTRecord]:
             return f"Assistant A's step is right; Assistant B's step {error}."
         return f"Assistant A's step {error}, so it is wrong."
 
-    # problem_id names the PRM800K problem (several items perturb one solution): split sets by it
     return both_orders(
-        f"prmbench/{x.idx}", x.problem, step_texts(x.original_steps[:first]),
+        problem_id or f"prmbench/{x.idx}", x.problem, step_texts(x.original_steps[:first]),
         format_step(first + 1, x.original_steps[first]), format_step(first + 1, x.modified_steps[first]),
         f"eft-{x.id}", f"prmbench_{x.classification}", explain,
     )
 
 
-def build_prmbench_eft(items: list[PerturbedSolution | dict]) -> tuple[list[EFTRecord], Counter]:
+def build_prmbench_eft(items: list[PerturbedSolution | dict],
+                       problem_id: str | None = None) -> tuple[list[EFTRecord], Counter]:
     """EFT records from PRMBench items, and how many items were skipped for which reason."""
     records, skipped = [], Counter()
     for item in items:
@@ -101,7 +111,7 @@ def build_prmbench_eft(items: list[PerturbedSolution | dict]) -> tuple[list[EFTR
         if reason := prmbench_skip_reason(x):
             skipped[reason] += 1
         else:
-            records.extend(prmbench_pair(x))
+            records.extend(prmbench_pair(x, problem_id))
     return records, skipped
 
 
@@ -180,3 +190,99 @@ def build_gsm8k_eft(problems: list[Problem | dict], seed: int) -> tuple[list[EFT
         else:
             skipped["no checkable calculator annotation"] += 1
     return records, skipped
+
+
+# ---- the EFT sets of a real-data run: problems no other split has, train and test split by problem ----
+
+OTHER_SPLIT = "problem in another split"
+
+
+def _solution(item: PerturbedSolution | dict) -> PerturbedSolution:
+    return item if isinstance(item, PerturbedSolution) else PerturbedSolution.model_validate(item)
+
+
+def _problem(p: Problem | dict) -> Problem:
+    return p if isinstance(p, Problem) else Problem.model_validate(p)
+
+
+def prmbench_texts(x: PerturbedSolution) -> tuple[str, str]:
+    """The texts of the problem a PRMBench item perturbs (its question as shown, and the original)."""
+    return x.problem, x.original_question
+
+
+def prmbench_groups(items: list[PerturbedSolution | dict]) -> list[list[PerturbedSolution]]:
+    """PRMBench items grouped by the problem they perturb, in the items' order. Items that share their
+    ``idx`` (one PRM800K solution) or whose questions are the same problem (``same_problem``) are one
+    problem: the same problem appears under several idx (PRM800K phases 1 and 2), and one idx under
+    reformatted questions, so both links are followed."""
+    xs = [_solution(x) for x in items]
+    parent = list(range(len(xs)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    keys = [{text_key(t) for t in prmbench_texts(x)} for x in xs]
+    for i, x in enumerate(xs):
+        for j in range(i):
+            if xs[j].idx == x.idx or any(same_key(a, b) for a in keys[i] for b in keys[j]):
+                parent[root(i)] = root(j)
+    groups: dict[int, list[PerturbedSolution]] = {}
+    for i, x in enumerate(xs):
+        groups.setdefault(root(i), []).append(x)
+    return list(groups.values())
+
+
+def split_real_eft(gsm8k: list[Problem | dict], prmbench: list[PerturbedSolution | dict], taken: TextIndex, *,
+                   test_problems: int, train_problems: int, prmbench_test_share: float,
+                   seed: int) -> tuple[list[EFTRecord], list[EFTRecord], Counter]:
+    """EFT train and test records, and the skipped items by reason (``"<source>: <reason>"``).
+
+    ``gsm8k``: the problems held out for EFT; the first ``test_problems`` of them that no other split
+    has give EFT test, the next ``train_problems`` EFT train (one pair per problem with a checkable
+    calculator annotation). ``prmbench``: every item; a problem any of whose texts ``taken`` (the other
+    splits) holds is skipped whole, the others that give a pair are shuffled (``seed``) and split by
+    problem, ``prmbench_test_share`` of them (at least one) to EFT test.
+    """
+    skipped: Counter = Counter()
+    fresh = []
+    for p in map(_problem, gsm8k):
+        if taken.matches(p.problem):
+            skipped[f"gsm8k: {OTHER_SPLIT}"] += 1
+        else:
+            fresh.append(p)
+    train, test = [], []
+    for records, problems, offset in ((test, fresh[:test_problems], 1),
+                                      (train, fresh[test_problems : test_problems + train_problems], 0)):
+        made, why = build_gsm8k_eft(problems, seed + offset)  # seeds as the toy sets': train seed, test seed + 1
+        records += made
+        skipped.update({f"gsm8k: {k}": v for k, v in why.items()})
+    usable = []
+    for group in prmbench_groups(prmbench):
+        if any(taken.matches(t) for x in group for t in prmbench_texts(x)):
+            skipped[f"prmbench: {OTHER_SPLIT}"] += len(group)
+            continue
+        made, why = build_prmbench_eft(group, f"prmbench/{group[0].idx}")  # one id for the problem
+        skipped.update({f"prmbench: {k}": v for k, v in why.items()})
+        if made:
+            usable.append(made)
+    random.Random(seed).shuffle(usable)
+    held_out = max(1, round(len(usable) * prmbench_test_share)) if usable else 0
+    test += [r for made in usable[:held_out] for r in made]
+    train += [r for made in usable[held_out:] for r in made]
+    return train, test, skipped
+
+
+def real_eft_sets(params: Params, splits: dict[str, list[Problem | dict]],
+                  prmbench: list[PerturbedSolution | dict]) -> tuple[list[EFTRecord], list[EFTRecord], Counter]:
+    """A real-data run's EFT train and test (``split_real_eft``) from its problem splits by name (the eft
+    split and every other one: sft, search, test, bench-<task>) and the PRMBench items, as
+    ``params.problems.real.eft`` and ``params.sets`` say."""
+    real, cfg = params.problems.real, params.sets
+    taken = TextIndex(_problem(p).problem for name, rows in splits.items() if name != "eft" for p in rows)
+    return split_real_eft(splits.get("eft", []) if "gsm8k" in real.eft else [],
+                          prmbench if "prmbench" in real.eft else [], taken,
+                          test_problems=cfg.eft_test_problems, train_problems=cfg.eft_train_problems,
+                          prmbench_test_share=real.prmbench_test_share, seed=params.seed)
