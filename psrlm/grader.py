@@ -1,7 +1,9 @@
 """The one grader: answer extraction and equivalence, used by data filtering, the oracle and evaluation.
 
-``extract_answer`` takes the last ``\\boxed{...}`` of a solution (balanced braces), falling back to
-the last number in the text. ``is_equivalent`` compares two answers: plain numbers exactly (the fast
+``extract_answer`` takes the last ``\\boxed{...}`` of a solution (balanced braces), the paper's rule
+(METHOD.md). A solution without one has no answer, unless the fallback (params ``grading.fallback``,
+one rule for greedy evaluation, test-time search and the rollouts' paths) is ``last_number``: then
+its last number is its answer. ``is_equivalent`` compares two answers: plain numbers exactly (the fast
 path every toy answer takes), then as normalised strings, and otherwise for mathematical equivalence
 with math-verify (``\\frac{\\sqrt2}{2}`` = ``\\sqrt{2}/2``, ``(1, 2)`` = ``1,2``, intervals, sets,
 ``x = 3`` = ``3``), as the Qwen2.5-Math evaluation the paper uses does.
@@ -19,6 +21,9 @@ import logging
 import re
 from fractions import Fraction
 from functools import lru_cache
+from typing import get_args
+
+from psrlm.params import Fallback
 
 log = logging.getLogger(__name__)
 # math-verify warns once that its signal-based timeout is off: we bound the cost ourselves (too_costly)
@@ -67,12 +72,19 @@ def last_number(text: str) -> str | None:
     return matches[-1] if matches else None
 
 
-def extract_answer(text: str, fallback_to_number: bool = True) -> str | None:
-    """The final answer of a solution: last boxed content, else (optionally) the last number."""
+# What a solution without a ``\\boxed{}`` answers (params ``grading.fallback``): nothing (the paper's
+# rule) or its last number
+FALLBACKS = get_args(Fallback)
+
+
+def extract_answer(text: str, fallback: str = "none") -> str | None:
+    """The final answer of a solution: the last boxed content, else per ``fallback`` (``FALLBACKS``)."""
+    if fallback not in FALLBACKS:
+        raise ValueError(f"unknown answer fallback {fallback!r} (known: {', '.join(FALLBACKS)})")
     boxed = last_boxed(text)
     if boxed is not None:
         return boxed
-    return last_number(text) if fallback_to_number else None
+    return last_number(text) if fallback == "last_number" else None
 
 
 def to_number(answer: str) -> Fraction | None:
@@ -180,5 +192,5 @@ def is_equivalent(predicted: str | None, gold: str) -> bool:
     return symbolic_equivalent(predicted, gold)
 
 
-def is_correct(solution: str, gold: str) -> bool:
-    return is_equivalent(extract_answer(solution), gold)
+def is_correct(solution: str, gold: str, fallback: str = "none") -> bool:
+    return is_equivalent(extract_answer(solution, fallback), gold)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from psrlm.generation import Generator, Request, Result, Sampling
+from psrlm.generation import Generator, LengthGuard, Request, Result, Sampling
 from psrlm.params import Judge
 from psrlm.prompts import VERDICT_PREFIX, chat_prompt, parse_verdict, verdict_token_ids
 
@@ -22,9 +22,11 @@ class Verdict:
     p_a: float | None  # direct mode: P(A) / (P(A) + P(B))
 
 
-def judge_requests(tokenizer, user_prompts: list[str], cfg: Judge, keys: list) -> list[Request]:
-    """The generation requests of judge prompts (user message text), one per comparison."""
-    return chat_judge_requests(tokenizer, [chat_prompt(tokenizer, u) for u in user_prompts], cfg, keys)
+def judge_requests(tokenizer, user_prompts: list[str], cfg: Judge, keys: list,
+                   examples: list[tuple[str, str]] = ()) -> list[Request]:
+    """The generation requests of judge prompts (user message text), one per comparison; ``examples``
+    (judge prompt, answer) are shown first as earlier chat turns (few-shot)."""
+    return chat_judge_requests(tokenizer, [chat_prompt(tokenizer, u, examples) for u in user_prompts], cfg, keys)
 
 
 def chat_judge_requests(tokenizer, prompts: list[str], cfg: Judge, keys: list) -> list[Request]:
@@ -46,19 +48,25 @@ def verdict_of(result: Result) -> Verdict:
     return Verdict(raw=result[0].text, verdict=parse_verdict(result[0].text), p_a=None)
 
 
-def judge_batch(generator: Generator, user_prompts: list[str], cfg: Judge) -> list[Verdict]:
-    """Judge every judge prompt (user message text) with the model behind ``generator``."""
-    requests = judge_requests(generator.tokenizer, user_prompts, cfg, keys=list(range(len(user_prompts))))
-    return [verdict_of(r) for r in answer_all(generator, requests)]
+def judge_batch(generator: Generator, user_prompts: list[str], cfg: Judge, examples: list[tuple[str, str]] = (),
+                max_model_len: int | None = None) -> list[Verdict | None]:
+    """Judge every judge prompt (user message text) with the model behind ``generator``, after the
+    few-shot ``examples`` if any. A prompt that would not fit ``max_model_len`` is not sent: None."""
+    requests = judge_requests(generator.tokenizer, user_prompts, cfg, keys=list(range(len(user_prompts))),
+                              examples=examples)
+    guard = LengthGuard(generator.tokenizer, max_model_len)
+    fitting = [r for r in requests if not guard.too_long(r)]
+    answers = dict(zip((r.key for r in fitting), answer_all(generator, fitting)))
+    return [verdict_of(answers[r.key]) if r.key in answers else None for r in requests]
 
 
 def answer_all(generator: Generator, requests: list[Request]) -> list[Result]:
-    """Submit ``requests`` (keys 0..n-1) and wait for every answer; the results in key order."""
+    """Submit ``requests`` (distinct keys) and wait for every answer; the results in request order."""
     generator.submit(requests)
-    results: dict[int, Result] = {}
+    results: dict = {}
     while len(results) < len(requests):
         finished = generator.collect()
         if not finished:
             raise RuntimeError("the generator finished without answering every request")
         results.update((r.key, result) for r, result in finished)
-    return [results[i] for i in range(len(requests))]
+    return [results[r.key] for r in requests]

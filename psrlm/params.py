@@ -273,6 +273,18 @@ class Judge(Strict):
         return self
 
 
+Fallback = Literal["none", "last_number"]
+
+
+class Grading(Strict):
+    """One answer rule for greedy evaluation, test-time search and the rollouts' paths (``psrlm/grader.py``):
+    the answer is the last ``\\boxed{}``; ``fallback`` says what a solution without one answers."""
+
+    # none: nothing, it is wrong (METHOD.md's rule; the real-data profiles) | last_number: its last number
+    # (the toy default: M0, pretrained on prose and never on \boxed{}, ends "The answer is 7." unboxed)
+    fallback: Fallback = "last_number"
+
+
 class Iteration(Strict):
     """One self-rewarding iteration: M(parent) searches problems [first, first + count) of the search
     split, and step-wise DPO on the pairs it judged gives the model named by this entry's key."""
@@ -290,13 +302,21 @@ class Evaluate(Strict):
     # test-time step-wise search with the self-judge (paper: w = 6 on M1 and M4), beside greedy decoding;
     # uses the search and judge params of the rollouts
     search_models: list[str]
+    # problems of each task the search answers: the first n of the task's problems (null: all), a subset of
+    # those greedy evaluation answered (evaluate.limit)
     search_limit: int | None = Field(None, ge=1)
     # lm-eval tasks (folders of psrlm/lm_eval_tasks): toy_arith on the toy test split; the real
-    # benchmarks gsm8k, math_full, math500, gaokao2023en, olympiadbench, aime24, amc23
+    # benchmarks gsm8k, math_full, math500, gaokao2023en, olympiadbench, aime24, amc23. Greedy evaluation
+    # and test-time search answer each (paper Tables 1 and 5: per benchmark, and their mean)
     tasks: list[str] = Field(default=["toy_arith"], min_length=1)
+    # M0's held-out judge accuracy with this many EFT train examples shown first as chat turns (paper
+    # Table 3: M0 3-shot, having never learnt the verdict format); 0: zero-shot, as every other model
+    m0_judge_shots: int = Field(0, ge=0, le=8)
 
     @model_validator(mode="after")
     def tasks_exist(self):
+        if len(set(self.tasks)) < len(self.tasks):
+            raise ValueError(f"tasks: {self.tasks} names a task twice")
         folder = Path(__file__).parent / "lm_eval_tasks"
         unknown = [t for t in self.tasks if not (folder / t).is_dir()]
         if unknown:
@@ -329,6 +349,7 @@ class Params(Strict):
     generation: Generation = Generation()
     search: Search = Search()
     judge: Judge = Judge()
+    grading: Grading = Grading()
     iterations: dict[str, Iteration]
     dpo: DPO
     launch: Launch = Launch()
@@ -427,8 +448,15 @@ class Params(Strict):
     def report_dir(self) -> Path:
         return Path(self.paths.report)
 
-    def test_search_dir(self, model: str) -> Path:
-        return Path(self.paths.eval) / f"{model}-search"
+    def task_problems_file(self, task: str) -> Path:
+        """The problems of one task of ``evaluate.tasks``, which greedy evaluation and test-time search
+        both answer: the test split for ``toy_arith``, ``bench-<task>`` for a benchmark."""
+        return self.problems_file("test" if task == "toy_arith" else f"bench-{task}")
+
+    def test_search_dir(self, model: str, task: str | None = None) -> Path:
+        """The model's test-time search; with ``task``, that task's rollout tables inside it."""
+        folder = Path(self.paths.eval) / f"{model}-search"
+        return folder / task if task else folder
 
     def metrics_dir(self, kind: str) -> Path:
         return Path(self.paths.metrics) / kind

@@ -3,7 +3,7 @@ Polars for shaping, matplotlib for the plots, Markdown for people and CSV for ``
 
 What it reads the runs through is what the paper reads them through: pairs per iteration, tie rate,
 chosen-minus-rejected score margins, the judge's position flip rate, parse failures, rollbacks, steps
-per solution and mean step length per model (Table 4), accuracy and judge accuracy per model.
+per solution and mean step length per model and per task (Table 4), accuracy and judge accuracy per model.
 """
 
 from __future__ import annotations
@@ -22,6 +22,15 @@ def model_table(metrics: list[Path], answers: list[Path], order: list[str]) -> p
     rank = {m: i for i, m in enumerate(order)}
     return (frame.with_columns(pl.col("model").replace_strict(rank, return_dtype=pl.Int64).alias("generation"))
             .sort("generation"))
+
+
+def task_table(answers: list[Path], order: list[str], tasks: list[str]) -> pl.DataFrame:
+    """Per model and task (Table 4 per benchmark): accuracy, steps per solution, mean step length."""
+    frame = query("report_tasks", answers=answers)
+    model_rank, task_rank = {m: i for i, m in enumerate(order)}, {t: i for i, t in enumerate(tasks)}
+    return (frame.with_columns(pl.col("model").replace_strict(model_rank, return_dtype=pl.Int64).alias("generation"),
+                               pl.col("task").replace_strict(task_rank, return_dtype=pl.Int64).alias("_task"))
+            .sort("generation", "_task").drop("_task"))
 
 
 def iteration_table(rollouts: Path, order: list[str]) -> pl.DataFrame:
@@ -102,7 +111,8 @@ def plot_iterations(its: pl.DataFrame, margins: pl.DataFrame, path: Path) -> Non
     plt.close(fig)
 
 
-def markdown(models: pl.DataFrame, its: pl.DataFrame, margins: pl.DataFrame, errors: pl.DataFrame | None = None) -> str:
+def markdown(models: pl.DataFrame, its: pl.DataFrame, margins: pl.DataFrame, errors: pl.DataFrame | None = None,
+             tasks: pl.DataFrame | None = None) -> str:
     def table(frame: pl.DataFrame) -> str:
         cols = frame.columns
         rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -120,10 +130,15 @@ def markdown(models: pl.DataFrame, its: pl.DataFrame, margins: pl.DataFrame, err
         "and the shape of the greedy solutions (steps per solution, mean step length in characters).",
         table(models.drop("generation")),
         "![per model](models.png)",
+        "## Per model and task (paper Table 4, per benchmark)\nAccuracy, steps per solution and mean step length "
+        "(characters) of each model's greedy solutions to each task's held-out problems.",
+        table(tasks.drop("generation")) if tasks is not None and tasks.height else "no tasks",
         "## Per iteration\nThe rollout whose pairs trained that model (M2's pairs come from M1's search). "
         "tie_rate: share of judged rounds where best and worst scored equal; flip_rate: share of candidate "
         "pairs judged in both orders whose verdict changes with the order; first_position_wins: share of "
-        "parsed verdicts naming Assistant A (0.5 = no position bias); mean_margin: chosen minus rejected wins. "
+        "parsed verdicts naming Assistant A (0.5 = no position bias); mean_margin: chosen minus rejected wins; "
+        "too_long: paths ended because their next prompt would not fit the model's context "
+        "(generation.vllm.max_model_len). "
         "Toy world (the oracle knows each step): judge_accuracy_wild: the judge on the search's own comparisons of "
         "a right and a wrong step (parse failures count as wrong); pair_correct_rate: kept pairs whose chosen "
         "step is right and rejected step wrong.",

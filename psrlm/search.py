@@ -5,7 +5,8 @@ candidates is judged (both orders, or one); a candidate's score is its number of
 worst (ties to the lowest index) make a preference pair when best beats worst. When all scores are
 equal the judge cannot tell the candidates apart: the previous step and its pair are discarded and
 the search goes back one step (at most ``max_rollbacks`` times, then best is kept). The path is
-greedy and stops at an answer (``\\boxed{}``), at end of sequence, or after ``max_steps`` steps.
+greedy and stops at an answer (``\\boxed{}``), at end of sequence, or after ``max_steps`` steps; or,
+when the engine finds its next prompt too long for the model's context, with ``too_long``.
 
 No model is called here: :class:`ProblemSearch` says which prompts it needs and takes the outputs,
 so the engine can batch every problem in flight into one generation call per phase, and tests can
@@ -169,6 +170,13 @@ class ProblemSearch:
             self.stop_reason = c.finish_reason
         elif len(self.steps) >= self.cfg.max_steps:
             self.stop_reason = "max_steps"
+
+    def end(self, reason: str) -> None:
+        """Stop the search here: ``too_long`` when the next prompt (reasoning or judge) would not fit the
+        model's context. A round in progress is dropped unjudged (nothing chose among its candidates, so
+        they are not recorded); the path keeps the steps so far."""
+        self.stop_reason = reason
+        self._calls = []
 
     def candidate_text(self, index: int) -> str:
         return self._texts[index].text

@@ -4,7 +4,8 @@ Column names exist once, as the field names below; writers validate rows before 
 check columns and rows on load (see ``schemas.table``).
 """
 
-from schemas.metrics import AnswerEvalRow, EvalMetrics, JudgeEvalRow, RolloutMetrics, SearchEvalMetrics
+from schemas.metrics import (AnswerEvalRow, EvalMetrics, JudgeEvalRow, RolloutMetrics, SearchEvalMetrics,
+                             TaskSearchMetrics)
 from schemas.pairs import PreferencePair
 from schemas.problems import Problem
 from schemas.real import LabelledSolution, ModelSolution, PerturbedSolution
@@ -31,4 +32,5 @@ __all__ = [
     "Row",
     "SearchPath",
     "SearchEvalMetrics",
+    "TaskSearchMetrics",
 ]

@@ -26,6 +26,8 @@ class RolloutMetrics(_Metrics):
     single_candidate_rate: float  # share of rounds whose samples were all identical
     path_accuracy: float  # share of searched paths whose answer is right (oracle)
     mean_steps: float
+    # paths ended because their next prompt (reasoning or judge) would not fit generation.vllm.max_model_len
+    too_long: int = 0
     multi_candidate_rounds: int = 0  # rounds with >= 2 distinct candidates (something to judge)
     # toy world only (None without an oracle): rounds whose distinct candidates mix a right and a wrong
     # step; judge calls where exactly one step is right ("in the wild") and the share the judge got
@@ -58,6 +60,8 @@ class JudgeEvalRow(Row):
     p_a: float | None
     expected: Literal["A", "B"]
     correct: bool
+    # the prompt would not fit generation.vllm.max_model_len: not judged, counted wrong (and counted)
+    too_long: bool = False
 
 
 class EvalMetrics(_Metrics):
@@ -70,6 +74,8 @@ class EvalMetrics(_Metrics):
     problems: int
     judge_accuracy: float
     judge_parse_failure_rate: float
+    judge_too_long: int = 0  # held-out pairs whose prompt would not fit the context (counted wrong)
+    judge_shots: int = 0  # worked EFT train examples shown before each pair (evaluate.m0_judge_shots)
     judge_flip_rate: float
     # direct judge: a pair is right when P(A) averaged over its two orders picks the right step
     # (judge.average_orders scores the search this way); None for the explain judge
@@ -81,10 +87,13 @@ class EvalMetrics(_Metrics):
     judge_accuracy_by_source: dict[str, float] = {}
     mean_steps: float
     mean_step_chars: float
+    # per task (paper Table 4): steps per solution and mean step length (characters) of the greedy solutions
+    task_mean_steps: dict[str, float] = {}
+    task_mean_step_chars: dict[str, float] = {}
 
 
-class SearchEvalMetrics(_Metrics):
-    """Per model: test-time step-wise search with the self-judge on held-out problems (paper Table 5)."""
+class TaskSearchMetrics(_Metrics):
+    """Test-time search on the problems of one task, beside greedy decoding on the same problems."""
 
     search_accuracy: float
     greedy_accuracy: float  # the same problems, greedy decoding (from the model's evaluation)
@@ -93,3 +102,20 @@ class SearchEvalMetrics(_Metrics):
     rollbacks: int
     judgments: int
     parse_failure_rate: float
+    too_long: int = 0  # paths ended because their next prompt would not fit generation.vllm.max_model_len
+
+
+class SearchEvalMetrics(_Metrics):
+    """Per model: test-time step-wise search with the self-judge on held-out problems (paper Table 5):
+    per task, and over the tasks: the accuracies are means over tasks (the paper's Avg column), the
+    counts sums, mean_steps and parse_failure_rate over every path and judgment."""
+
+    search_accuracy: float
+    greedy_accuracy: float
+    problems: int
+    mean_steps: float
+    rollbacks: int
+    judgments: int
+    parse_failure_rate: float
+    too_long: int = 0
+    tasks: dict[str, TaskSearchMetrics] = {}

@@ -6,7 +6,8 @@ from schemas.table import Row
 
 FinishReason = Literal["stop", "eos", "length"]
 RoundOutcome = Literal["pair", "tie_rollback", "tie_forced", "single"]
-StopReason = Literal["answer", "eos", "length", "max_steps"]
+# too_long: the next prompt (reasoning or judge) and its generation would not fit generation.vllm.max_model_len
+StopReason = Literal["answer", "eos", "length", "max_steps", "too_long"]
 
 
 class Candidate(Row):

@@ -1,5 +1,6 @@
-"""Evaluation of one model: answer accuracy on the held-out problems (lm-eval, the project's task)
-and judge accuracy on the held-out EFT pairs.
+"""Evaluation of one model: answer accuracy on the held-out problems of each task (lm-eval, the
+project's tasks; graded by ``grading.fallback``) and judge accuracy on the held-out EFT pairs (M0 with
+``evaluate.m0_judge_shots`` worked EFT train examples first: paper Table 3).
 
     python -m stages.evaluate m1
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from psrlm.evaluation import answer_accuracy, judge_accuracy
+from psrlm.evaluation import answer_accuracy, judge_accuracy, judge_shots
 from psrlm.generation import open_generator
 from psrlm.params import Params, ParamsError
 from psrlm.stage import run_stage
@@ -30,7 +31,7 @@ def accuracy_by_source(records: list[EFTRecord], judged: list[JudgeEvalRow]) -> 
 
 def summarize_tasks(per_task: dict[str, dict]) -> dict:
     """One model's answer metrics: accuracy = mean over tasks (the paper's Avg); steps and step length
-    over every solution."""
+    over every solution, and per task (paper Table 4)."""
     n = sum(s["problems"] for s in per_task.values())
     mean = sum(s["accuracy"] for s in per_task.values()) / len(per_task)
     only = next(iter(per_task.values())) if len(per_task) == 1 else None
@@ -41,6 +42,8 @@ def summarize_tasks(per_task: dict[str, dict]) -> dict:
         "problems": n,
         "mean_steps": sum(s["mean_steps"] * s["problems"] for s in per_task.values()) / n,
         "mean_step_chars": sum(s["mean_step_chars"] * s["problems"] for s in per_task.values()) / n,
+        "task_mean_steps": {t: s["mean_steps"] for t, s in per_task.items()},
+        "task_mean_step_chars": {t: s["mean_step_chars"] for t, s in per_task.items()},
     }
 
 
@@ -51,9 +54,8 @@ def main(params: Params, model: str) -> None:
     generator = open_generator(params.model_dir(model), params.generation, seed=params.seed, backend=cfg.backend)
     per_task, samples = {}, []
     for task in cfg.tasks:
-        problems = params.problems_file("test" if task == "toy_arith" else f"bench-{task}")
-        scores, rows = answer_accuracy(generator, model, task, problems, params.prompts.style, cfg.max_gen_tokens,
-                                       cfg.limit, params.seed)
+        scores, rows = answer_accuracy(generator, model, task, params.task_problems_file(task), params.prompts.style,
+                                       cfg.max_gen_tokens, cfg.limit, params.seed, params.grading.fallback)
         per_task[task] = scores
         samples += [r | {"task": task} for r in rows]
         log.info("%s on %s: accuracy %.3f (%d problems)", model, task, scores["accuracy"], scores["problems"])
@@ -61,7 +63,10 @@ def main(params: Params, model: str) -> None:
     eft = read_parquet(params.set_file("eft_test"), EFTRecord)
     if cfg.limit:
         eft = eft[: 2 * cfg.limit]
-    judged, judge = judge_accuracy(generator, eft, params.prompts.style, params.judge)
+    shots = (judge_shots(read_parquet(params.set_file("eft_train"), EFTRecord), cfg.m0_judge_shots, params.seed)
+             if model == "m0" and cfg.m0_judge_shots else [])
+    judged, judge = judge_accuracy(generator, eft, params.prompts.style, params.judge, shots,
+                                   params.generation.vllm.max_model_len)
     generator.close()
     out = params.eval_dir(model)
     with atomic_dir(out) as tmp:
@@ -69,7 +74,11 @@ def main(params: Params, model: str) -> None:
         write_parquet(tmp / params.judged_file(model).name, JudgeEvalRow, judged)
     metrics = EvalMetrics(**answers, **judge, judge_accuracy_by_source=accuracy_by_source(eft, judged))
     write_json(params.metrics_file("eval", model), metrics.model_dump())
-    log.info("%s: accuracy %.3f, judge accuracy %.3f", model, metrics.accuracy, metrics.judge_accuracy)
+    log.info("%s: accuracy %.3f, judge accuracy %.3f (%d-shot)", model, metrics.accuracy, metrics.judge_accuracy,
+             metrics.judge_shots)
+    if metrics.judge_too_long:
+        log.warning("%s: %d held-out EFT prompts would not fit generation.vllm.max_model_len: counted wrong", model,
+                    metrics.judge_too_long)
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
     python -m stages.report
 
-Writes ``report/report.md`` with PNG plots beside it, and ``models.csv`` / ``iterations.csv`` that
-``dvc plots show`` and ``dvc plots diff`` draw (declared under ``plots`` in dvc.yaml).
+Writes ``report/report.md`` with PNG plots beside it, ``models.csv`` / ``iterations.csv`` that
+``dvc plots show`` and ``dvc plots diff`` draw (declared under ``plots`` in dvc.yaml), and
+``tasks.csv`` (per model and task: paper Table 4 per benchmark).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import logging
 
 from psrlm.params import Params
 from psrlm.report import (error_table, iteration_table, margin_table, markdown, model_table, plot_iterations,
-                          plot_models)
+                          plot_models, task_table)
 from psrlm.stage import run_stage
 from schemas.table import atomic_dir
 
@@ -24,6 +25,7 @@ def main(params: Params) -> None:
     iterations = list(params.iterations)
     model_frame = model_table([params.metrics_file("eval", m) for m in models],
                               [params.answers_file(m) for m in models], models)
+    tasks = task_table([params.answers_file(m) for m in models], models, params.evaluate.tasks)
     its = iteration_table(params.rollout_dir(iterations[0]).parent, iterations)
     margins = margin_table([params.pairs_file(i) for i in iterations])
     errors = error_table(params.rollout_dir(iterations[0]).parent, iterations)
@@ -31,12 +33,13 @@ def main(params: Params) -> None:
     with atomic_dir(out) as tmp:
         tmp.mkdir(parents=True)
         model_frame.write_csv(tmp / "models.csv")
+        tasks.write_csv(tmp / "tasks.csv")
         its.write_csv(tmp / "iterations.csv")
         margins.write_csv(tmp / "margins.csv")
         errors.write_csv(tmp / "errors.csv")
         plot_models(model_frame, tmp / "models.png")
         plot_iterations(its, margins, tmp / "iterations.png")
-        (tmp / "report.md").write_text(markdown(model_frame, its, margins, errors), encoding="utf-8")
+        (tmp / "report.md").write_text(markdown(model_frame, its, margins, errors, tasks), encoding="utf-8")
     log.info("report -> %s", out / "report.md")
 
 

@@ -1,4 +1,6 @@
-"""Summary of a run: per model accuracy and judge accuracy, per iteration the search statistics.
+"""Summary of a run: per model accuracy and judge accuracy, per iteration the search statistics, per
+task test-time search beside greedy on the same problems (paper Table 5). Table 4 per task (steps per
+solution, step length) is in the report (``stages/report.py``).
 
     python -m stages.summary
 
@@ -27,12 +29,14 @@ def _f(x: float | None) -> str:
 
 
 def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics],
-              searched: dict[str, SearchEvalMetrics]) -> tuple[dict, str]:
+              searched: dict[str, SearchEvalMetrics], tasks: list[str]) -> tuple[dict, str]:
+    """summary.json (per model) and summary.md; ``tasks``: the order of the per-task columns
+    (``evaluate.tasks``; metrics files keep their keys sorted)."""
     summary: dict[str, dict] = {}
     lines = ["| model | accuracy | test-time search (greedy on the same) | judge accuracy | judge parse failures | "
              "steps/solution | pairs | oracle-correct pairs | judge accuracy in the wild | tie rate | "
-             "parse failures (search) | flip rate (search) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "parse failures (search) | flip rate (search) | too long (search) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, e in evals.items():
         row = {"accuracy": e.accuracy, "judge_accuracy": e.judge_accuracy, "mean_steps": e.mean_steps}
         t = searched.get(name)
@@ -43,19 +47,35 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
         r = rollouts.get(name)  # the search whose pairs trained this model
         if r is not None:
             row |= {"pairs": r.pairs, "tie_rate": r.tie_rate, "parse_failure_rate": r.parse_failure_rate,
-                    "flip_rate": r.flip_rate}
+                    "flip_rate": r.flip_rate, "too_long": r.too_long}
             row |= {k: v for k, v in (("pair_correct_rate", r.pair_correct_rate),
                                       ("judge_accuracy_wild", r.judge_accuracy_wild)) if v is not None}
         summary[name] = row
         search = (f"{r.pairs} | {_f(r.pair_correct_rate)} | {_f(r.judge_accuracy_wild)} | {r.tie_rate:.3f} | "
-                  f"{r.parse_failure_rate:.3f} | {r.flip_rate:.3f}" if r else "- | - | - | - | - | -")
+                  f"{r.parse_failure_rate:.3f} | {r.flip_rate:.3f} | {r.too_long}" if r else "- | - | - | - | - | - | -")
         lines.append(f"| {name} | {e.accuracy:.3f} | {tts} | {e.judge_accuracy:.3f} | {e.judge_parse_failure_rate:.3f} | "
                      f"{e.mean_steps:.2f} | {search} |")
     note = ("\nSearch columns belong to the rollout whose pairs trained the model "
             "(M2's are M1's own search and judgments). Oracle columns (toy world): the share of pairs whose "
             "chosen step is right and rejected wrong, and the judge's accuracy on the search's own comparisons "
-            "of a right and a wrong step.\n")
-    return summary, "\n".join(lines) + "\n" + note
+            "of a right and a wrong step. Too long: paths ended because their next prompt would not fit "
+            "generation.vllm.max_model_len.\n")
+    return summary, "\n".join(lines) + "\n" + note + search_table(searched, tasks)
+
+
+def search_table(searched: dict[str, SearchEvalMetrics], tasks: list[str]) -> str:
+    """Paper Table 5: per searched model, greedy and test-time search accuracy per task and their mean."""
+    if not searched:
+        return ""
+    n = {t: max((m.tasks[t].problems for m in searched.values() if t in m.tasks), default=0) for t in tasks}
+    lines = ["\n## Test-time search per task (paper Table 5)\n",
+             "| model | decoding | " + " | ".join(f"{t} (n={n[t]})" for t in tasks) + " | avg |",
+             "|---|---|" + "---|" * (len(tasks) + 1)]
+    for name, m in searched.items():
+        for label, key in (("greedy", "greedy_accuracy"), ("search", "search_accuracy")):
+            cells = [_f(getattr(m.tasks[t], key)) if t in m.tasks else "-" for t in tasks]
+            lines.append(f"| {name} | {label} | " + " | ".join(cells) + f" | {getattr(m, key):.3f} |")
+    return "\n".join(lines) + "\n\nThe same problems for both rows, graded by the same rule (grading.fallback).\n"
 
 
 def main(params: Params) -> None:
@@ -63,7 +83,7 @@ def main(params: Params) -> None:
     rollouts = {i: _read(params.metrics_file("rollout", i), RolloutMetrics) for i in params.iterations}
     searched = {m: _read(params.metrics_file("eval", f"{m}-search"), SearchEvalMetrics)
                 for m in params.evaluate.search_models}
-    summary, table = summarize(evals, rollouts, searched)
+    summary, table = summarize(evals, rollouts, searched, params.evaluate.tasks)
     write_json(params.summary_file("json"), summary)
     md = params.summary_file("md")
     tmp = atomic_path(md)

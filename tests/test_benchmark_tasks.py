@@ -18,12 +18,12 @@ SIZES = {"psrlm_gsm8k": 1319, "psrlm_math_full": 5000, "psrlm_math500": 500, "ps
          "psrlm_olympiadbench": 675, "psrlm_aime24": 30, "psrlm_amc23": 40}
 
 # task -> [(doc id, model output, right?)]: right answers in other equivalent forms, wrong ones, and
-# outputs without a box (the last number decides) or without any answer.
+# outputs without a box (wrong under the paper's rule, whatever their last number) or without any answer.
 OUTPUTS = {
     "psrlm_gsm8k": [
         ("gsm8k/test/0", "Step 1: 16 - 3 - 4 = 9 eggs.\nStep 2: 9 * 2 = 18. The answer is \\boxed{18}.", True),
         ("gsm8k/test/1", "Step 1: 2 / 2 = 1.\nStep 2: 2 + 1 = 3. The answer is \\boxed{3.0}.", True),
-        ("gsm8k/test/2", "Step 1: The profit is 70,000 dollars.", True),  # no box: last number
+        ("gsm8k/test/2", "Step 1: The profit is 70,000 dollars.", False),  # no box: the right number, no answer
         ("gsm8k/test/3", "Step 1: 3 * 60 = 180.\nStep 2: The answer is \\boxed{180}.", False),
         ("gsm8k/test/4", "Step 1: I cannot tell.", False),  # no box, no number
     ],
@@ -32,7 +32,7 @@ OUTPUTS = {
         ("math/test/algebra/2.json", "Step 1: So the answer is \\boxed{0.5}.", True),  # gold \frac{1}{2}
         ("math/test/algebra/13.json", "Step 1: The point is \\boxed{(-6,10)}.", True),
         ("math/test/algebra/6.json", "Step 1: Hence \\boxed{-5}.", False),
-        ("math/test/algebra/10.json", "Step 1: It is $\\frac{20}{2}$, I think", False),  # no box: last number 2
+        ("math/test/algebra/10.json", "Step 1: It is $\\frac{20}{2}$, I think", False),  # no box
     ],
     "psrlm_math500": [
         ("math500/test/precalculus/807.json", "Step 1: $r = 3$, $\\theta = \\pi/2$: \\boxed{(3, \\pi/2)}.", True),
@@ -59,7 +59,7 @@ OUTPUTS = {
         ("aime24/60", "Step 1: The walk takes \\boxed{204} minutes.", True),
         ("aime24/67", "Step 1: \\boxed{025}", True),  # gold 025 -> 25
         ("aime24/61", "Step 1: \\boxed{112}", False),
-        ("aime24/62", "Step 1: so m + n = 371", True),  # no box: last number
+        ("aime24/62", "Step 1: so m + n = 371", False),  # no box: the right number, no answer
         ("aime24/63", "Step 1: I give up.", False),
     ],
     "psrlm_amc23": [
@@ -117,6 +117,23 @@ def test_process_results_scores_hand_made_outputs(tasks, name):
     assert scores == [float(right) for _, _, right in OUTPUTS[name]]
     expected = sum(right for *_, right in OUTPUTS[name]) / len(OUTPUTS[name])
     assert sum(scores) / len(scores) == pytest.approx(expected)
+
+
+def test_the_evaluate_stage_binds_the_grading_rule(manager):
+    """Unbound, a benchmark task grades by METHOD.md's rule (the last box); ``task_config`` binds the
+    pipeline's ``grading.fallback``, the rule test-time search grades its paths by too."""
+    from lm_eval.tasks import get_task_dict
+
+    unboxed = {"psrlm_gsm8k": "gsm8k/test/2", "psrlm_aime24": "aime24/62"}  # right last number, no box
+    for name, doc_id in unboxed.items():
+        output = next(o for d, o, _ in OUTPUTS[name] if d == doc_id)
+        task_name = name.removeprefix("psrlm_")
+        for fallback, right in (("none", 0.0), ("last_number", 1.0)):
+            cfg = task_config(task_name, DEFAULT_DATA_ROOT / "unused.jsonl", "paper", fallback)
+            cfg["dataset_kwargs"] = {"data_root": str(DEFAULT_DATA_ROOT)}
+            (task,) = flatten(get_task_dict([cfg], manager)).values()
+            doc = next(d for d in task.test_docs() if d["id"] == doc_id)
+            assert task.process_results(doc, [output]) == {"exact_match": right}, (name, fallback)
 
 
 def test_the_evaluate_stage_binds_a_problems_file(tmp_path, manager):

@@ -9,10 +9,14 @@ def test_last_boxed_handles_nesting_and_takes_the_last():
     assert last_boxed("no box") is None
 
 
-def test_extract_falls_back_to_last_number():
-    assert extract_answer("so there are 12 apples, 14 in all.") == "14"
-    assert extract_answer("nothing", fallback_to_number=True) is None
-    assert extract_answer("12 apples", fallback_to_number=False) is None
+def test_the_answer_is_the_last_box_and_the_fallback_is_a_choice():
+    assert extract_answer("12 apples, \\boxed{14} in all, 15") == "14"  # a box wins over any number
+    assert extract_answer("so there are 12 apples, 14 in all.") is None  # METHOD.md: no box, no answer
+    assert extract_answer("so there are 12 apples, 14 in all.", "last_number") == "14"
+    assert extract_answer("nothing", "last_number") is None
+    assert not is_correct("The answer is 14.", "14") and is_correct("The answer is 14.", "14", "last_number")
+    with pytest.raises(ValueError, match="unknown answer fallback"):
+        extract_answer("14", "first_number")
 
 
 def test_equivalent_forms():

@@ -70,3 +70,56 @@ def test_order_averaged_accuracy_sees_signal_under_position_bias():
     assert m["judge_order_averaged_accuracy"] == 2 / 3
     explain = [r.model_copy(update={"p_a": None}) for r in rows]
     assert judge_metrics(explain)["judge_order_averaged_accuracy"] is None
+
+
+def eft(i: int, verdict: str, steps: int = 0, pair: str | None = None):
+    from schemas import EFTRecord
+
+    previous = [f"Step {k + 1}: she finds {k} more coins, so {k} + 1 = {k + 1}." for k in range(steps)]
+    right, wrong = f"Step {steps + 1}: 2 + 3 = 5.", f"Step {steps + 1}: 2 + 3 = 6."
+    a, b = (right, wrong) if verdict == "A" else (wrong, right)
+    return EFTRecord(id=f"r{i}", problem_id=f"p{i}", problem=f"Mia has 2 coins and finds 3 ({i}).",
+                     previous_steps=previous, step_a=a, step_b=b, verdict=verdict, explanation="2 + 3 = 5.",
+                     corruption="wrong_arithmetic", pair_id=pair or f"pair{i}")
+
+
+def test_few_shot_examples_are_earlier_chat_turns(tiny_lm):
+    _, tokenizer = tiny_lm
+    assert chat_prompt(tokenizer, "Judge this.", []) == chat_prompt(tokenizer, "Judge this.")
+    shown = chat_prompt(tokenizer, "Judge this.", [("Example one?", "1 [[A]]"), ("Example two?", "2 [[B]]")])
+    assert shown.index("Example one?") < shown.index("1 [[A]]") < shown.index("Example two?") < shown.index("Judge this.")
+    assert shown.endswith(chat_prompt(tokenizer, "Judge this.").split("Judge this.")[1])  # the same answer cue
+
+
+def test_judge_shots_one_per_pair_alternating_verdicts_from_the_shorter_half():
+    from psrlm.evaluation import judge_shots
+
+    records = [eft(i, "AB"[i % 2], steps=0 if i < 10 else 6, pair=f"pair{i // 2}") for i in range(20)]
+    shots = judge_shots(records, 3, seed=0)
+    assert [s.verdict for s in shots] == ["A", "B", "A"] and len({s.pair_id for s in shots}) == 3
+    assert all(not s.previous_steps for s in shots)  # the short ones
+    assert shots == judge_shots(records, 3, seed=0) and judge_shots(records, 0, seed=0) == []
+    with pytest.raises(ValueError, match="needs 12 EFT train pairs"):
+        judge_shots(records, 12, seed=0)
+
+
+def test_judge_prompts_past_max_model_len_are_counted_never_sent(generator):
+    """M0 3-shot (paper Table 3) with a small context: the pairs whose prompt (three worked examples
+    first) still fits are judged; a long one is not sent, counted wrong and as ``judge_too_long``."""
+    from psrlm.evaluation import judge_accuracy, judge_shots
+
+    shots = judge_shots([eft(i, "AB"[i % 2]) for i in range(6)], 3, seed=0)
+    records = [eft(10, "A"), eft(11, "B"), eft(12, "A", steps=12)]
+    rows, metrics = judge_accuracy(generator, records, "compact", Judge(mode="direct"), shots, max_model_len=None)
+    assert metrics["judge_too_long"] == 0 and metrics["judge_shots"] == 3 and all(r.p_a is not None for r in rows)
+    tokens = [len(generator.tokenizer(chat_prompt(generator.tokenizer, judge_prompt(
+        r.problem, r.previous_steps, r.step_a, r.step_b, "compact"), [(judge_prompt(
+            s.problem, s.previous_steps, s.step_a, s.step_b, "compact"), judge_target(s.explanation, s.verdict, "direct"))
+            for s in shots]) + "[[")["input_ids"]) for r in records]
+    assert tokens[2] > tokens[0] + 40  # twelve steps more
+    rows, metrics = judge_accuracy(generator, records, "compact", Judge(mode="direct"), shots,
+                                   max_model_len=max(tokens[:2]) + 1)
+    assert [r.too_long for r in rows] == [False, False, True]
+    assert rows[2].verdict is None and not rows[2].correct and rows[0].p_a is not None
+    assert metrics["judge_too_long"] == 1 and metrics["judge_parse_failure_rate"] == 0.0
+    assert metrics["judge_examples"] == 3

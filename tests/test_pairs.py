@@ -58,6 +58,7 @@ def test_search_metrics(tmp_path):
     assert m["flip_rate"] == 0.5  # of the two pairs judged in both orders with both verdicts parsed
     assert m["path_accuracy"] == 0.5
     assert m["multi_candidate_rounds"] == 4
+    assert m["too_long"] == 0  # no path ended for want of context
     assert m["judge_accuracy_wild"] is None and m["pair_correct_rate"] is None  # no oracle: not measured
 
 

@@ -54,9 +54,11 @@ def test_every_artifact_matches_its_schema(project, monkeypatch):
         assert read_parquet(p.eval_dir(m) / "judge.parquet", JudgeEvalRow)
     for m in p.evaluate.search_models:
         searched = SearchEvalMetrics.model_validate_json(p.metrics_file("eval", f"{m}-search").read_text())
-        paths = read_parquet(p.test_search_dir(m) / "paths.parquet", SearchPath)
-        assert searched.problems == len(paths) == p.evaluate.search_limit
-        assert searched.search_accuracy == sum(x.correct for x in paths) / len(paths)
+        assert set(searched.tasks) == set(p.evaluate.tasks)
+        for task, t in searched.tasks.items():  # one folder of search tables per task
+            paths = read_parquet(p.test_search_dir(m, task) / "paths.parquet", SearchPath)
+            assert t.problems == len(paths) == p.evaluate.search_limit
+            assert t.search_accuracy == sum(x.correct for x in paths) / len(paths)
     summary = json.loads(p.summary_file("json").read_text())
     assert set(summary) == set(p.evaluate.models)
     assert all("search_accuracy" in summary[m] for m in p.evaluate.search_models)

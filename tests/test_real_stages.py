@@ -29,6 +29,7 @@ REAL = {
     "sets": {"ift_problems": 20, "eft_train_problems": 20, "eft_test_problems": 10},
     "iterations": {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 5}},
     "evaluate": {"models": ["m0"], "backend": "hf", "max_gen_tokens": 8, "limit": 3, "tasks": ["gsm8k", "math500"],
+                 "m0_judge_shots": 3,
                  "search_models": []},
 }
 
@@ -77,6 +78,7 @@ def test_real_problems_sets_and_benchmark_evaluation(tmp_path, tiny_lm):
     answers = read_jsonl(tmp_path / "data" / "eval" / "m0" / "answers.jsonl", AnswerEvalRow)
     assert {a.task for a in answers} == {"gsm8k", "math500"}
     assert metrics.judge_examples == min(len(eft_test), 2 * 3)  # evaluate.limit also bounds the judge examples
+    assert metrics.judge_shots == 3  # M0 judged 3-shot (paper Table 3), its examples from EFT train
     assert set(metrics.judge_accuracy_by_source) == {r.source for r in eft_test[:6]}
 
 

@@ -19,7 +19,7 @@ def test_reference_steps_compute_the_answer():
             a, op, x, b = parse_equation(body)
             assert apply(op, a, x) == b
         assert is_correct(p["steps"][-1], p["answer"])
-        assert is_correct(p["solution"], p["answer"])  # free-form: last number
+        assert is_correct(p["solution"], p["answer"], "last_number")  # free-form: no box, the last number
         assert "Step" not in p["solution"]
     assert not {p["problem"] for p in splits["a"]} & {p["problem"] for p in splits["b"]}
 

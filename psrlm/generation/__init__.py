@@ -57,6 +57,29 @@ class Request:
 
 Result = Union[list[Completion], float]
 
+# special tokens a tokenizer may add around a text (BOS, EOS, a SentencePiece word-start marker)
+_ADDED_TOKENS = 8
+
+
+class LengthGuard:
+    """Whether a request fits the context (``generation.vllm.max_model_len``): its prompt's tokens plus
+    every token it may generate (``max_tokens``; one for a choice). vLLM raises on a prompt that leaves no
+    room and cuts a generation at the limit, mid-step or mid-explanation; a request that does not fit is
+    not sent, and its caller records why (a search path ends ``too_long``). ``max_model_len=None``: no
+    limit. Cheap on the hot path: a token covers at least one byte of text, so a prompt whose UTF-8 bytes
+    fit is not tokenised here."""
+
+    def __init__(self, tokenizer, max_model_len: int | None):
+        self.tokenizer, self.max_model_len = tokenizer, max_model_len
+
+    def too_long(self, request: Request) -> bool:
+        if self.max_model_len is None:
+            return False
+        room = self.max_model_len - (1 if request.choice is not None else request.sampling.max_tokens)
+        if len(request.prompt.encode("utf-8")) + _ADDED_TOKENS <= room:
+            return False
+        return len(self.tokenizer(request.prompt, add_special_tokens=True)["input_ids"]) > room
+
 
 class Generator(Protocol):
     tokenizer: object

@@ -72,13 +72,16 @@ def parse_verdict(output: str) -> str | None:
     return found[-1] if found else None
 
 
-def chat_prompt(tokenizer, user_text: str) -> str:
-    """Render one user turn with the model's chat template, ready for the assistant's answer.
+def chat_prompt(tokenizer, user_text: str, examples: list[tuple[str, str]] = ()) -> str:
+    """Render one user turn with the model's chat template, ready for the assistant's answer;
+    ``examples`` (user text, answer) go first as earlier turns (few-shot).
 
-    Models without a chat template (plain base models) get the bare text and a blank line.
+    Models without a chat template (plain base models) get the bare texts, each followed by a blank line.
     """
     if getattr(tokenizer, "chat_template", None):
+        turns = [t for user, answer in examples for t in ({"role": "user", "content": user},
+                                                          {"role": "assistant", "content": answer})]
         return tokenizer.apply_chat_template(
-            [{"role": "user", "content": user_text}], tokenize=False, add_generation_prompt=True
+            [*turns, {"role": "user", "content": user_text}], tokenize=False, add_generation_prompt=True
         )
-    return user_text + "\n\n"
+    return "".join(f"{user}\n\n{answer}\n\n" for user, answer in examples) + user_text + "\n\n"

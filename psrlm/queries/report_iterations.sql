@@ -61,15 +61,18 @@ WITH
   ),
   per_path AS (
     SELECT iteration, count(*) AS problems, avg(CASE WHEN correct THEN 1.0 ELSE 0.0 END) AS path_accuracy,
-           avg(len(steps)) AS steps_per_solution
+           avg(len(steps)) AS steps_per_solution,
+           count(*) FILTER (WHERE stop_reason = 'too_long') AS too_long
     FROM paths GROUP BY iteration
   )
-SELECT p.iteration, p.problems, r.rounds, r.pairs, r.tie_rate, coalesce(f.flip_rate, 0.0) AS flip_rate,
-       r.mean_margin, r.mean_distinct_candidates, r.rollbacks, jd.judgments, jd.parse_failures,
-       jd.first_position_wins, p.path_accuracy, p.steps_per_solution, w.judge_accuracy_wild,
+-- LEFT JOINs: a rollout whose every path ended before its first round was decided (too_long) has no rounds
+SELECT p.iteration, p.problems, coalesce(r.rounds, 0) AS rounds, coalesce(r.pairs, 0) AS pairs,
+       coalesce(r.tie_rate, 0.0) AS tie_rate, coalesce(f.flip_rate, 0.0) AS flip_rate,
+       r.mean_margin, r.mean_distinct_candidates, coalesce(r.rollbacks, 0) AS rollbacks, jd.judgments, jd.parse_failures,
+       jd.first_position_wins, p.path_accuracy, p.steps_per_solution, p.too_long, w.judge_accuracy_wild,
        k.pair_correct_rate
 FROM per_path AS p
-JOIN per_round AS r USING (iteration)
+LEFT JOIN per_round AS r USING (iteration)
 LEFT JOIN per_judgment AS jd USING (iteration)
 LEFT JOIN flips AS f USING (iteration)
 LEFT JOIN wild AS w USING (iteration)

@@ -51,6 +51,7 @@ SELECT
   coalesce((SELECT avg(CASE WHEN outcome = 'single' THEN 1.0 ELSE 0.0 END) FROM rounds), 0.0) AS single_candidate_rate,
   coalesce((SELECT avg(CASE WHEN correct THEN 1.0 ELSE 0.0 END) FROM paths), 0.0) AS path_accuracy,
   coalesce((SELECT avg(len(steps)) FROM paths), 0.0) AS mean_steps,
+  (SELECT count(*) FROM paths WHERE stop_reason = 'too_long') AS too_long,
   (SELECT count(*) FROM judged) AS multi_candidate_rounds,
   CASE WHEN (SELECT yes FROM has_oracle) THEN (SELECT count(*) FROM mixed) END AS mixed_rounds,
   CASE WHEN (SELECT yes FROM has_oracle) THEN (SELECT count(*) FROM wild) END AS wild_judgments,

@@ -3,7 +3,8 @@
 The tasks (tag ``psrlm_math``) share ``psrlm/lm_eval_tasks/_psrlm_math_template_yaml``, which points
 lm-eval here: ``load_benchmark`` (its ``custom_dataset``) reads the benchmark offline, through the
 project's loaders; ``doc_to_text`` renders the reasoning prompt; ``process_results`` grades the last
-``\\boxed{}`` (else the last number) with the project's one grader.
+``\\boxed{}`` with the project's one grader (METHOD.md's rule; the evaluate stage binds the pipeline's
+``grading.fallback``, the rule test-time search grades by too).
 
 Where the data comes from, first match wins:
 1. ``dataset_kwargs.data_files``: a problems file (JSONL or Parquet of ``schemas.Problem`` rows), as
@@ -77,5 +78,5 @@ def doc_to_text(doc: dict, style: str = "paper") -> str:
     return reasoning_prompt(doc["problem"], style)
 
 
-def process_results(doc: dict, results: list[str]) -> dict:
-    return {"exact_match": float(is_correct(results[0], doc["answer"]))}
+def process_results(doc: dict, results: list[str], fallback: str = "none") -> dict:
+    return {"exact_match": float(is_correct(results[0], doc["answer"], fallback))}

@@ -1,6 +1,8 @@
 """Data, prompt and scoring of the toy task: the project's problems file, reasoning prompt and one grader."""
 
-from psrlm.grader import extract_answer, is_equivalent
+from functools import cache
+
+from psrlm.grader import is_correct
 from psrlm.params import load_params
 from psrlm.prompts import reasoning_prompt
 from psrlm.real.benchmarks import load_benchmark
@@ -16,5 +18,12 @@ def doc_to_text(doc: dict, style: str = "paper") -> str:
     return reasoning_prompt(doc["problem"], style)
 
 
-def process_results(doc: dict, results: list[str]) -> dict:
-    return {"exact_match": float(is_equivalent(extract_answer(results[0]), doc["answer"]))}
+def process_results(doc: dict, results: list[str], fallback: str | None = None) -> dict:
+    """Graded by the pipeline's rule: the evaluate stage binds ``fallback``, else params.yaml's
+    ``grading.fallback``."""
+    return {"exact_match": float(is_correct(results[0], doc["answer"], fallback or _params_fallback()))}
+
+
+@cache
+def _params_fallback() -> str:
+    return load_params().grading.fallback

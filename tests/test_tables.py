@@ -1,0 +1,56 @@
+"""The per-task tables of the summary and the report (paper Tables 4 and 5) on hand-built metrics and answers."""
+
+from __future__ import annotations
+
+from psrlm.report import task_table
+from schemas import AnswerEvalRow, EvalMetrics, SearchEvalMetrics, TaskSearchMetrics
+from schemas.table import write_jsonl
+from stages.summary import summarize
+
+TASKS = ["gsm8k", "aime24"]
+
+
+def evaluation(accuracy: dict[str, float], steps: dict[str, float], chars: dict[str, float]) -> EvalMetrics:
+    return EvalMetrics(accuracy=sum(accuracy.values()) / len(accuracy), tasks=accuracy, accuracy_stderr=0.0,
+                       problems=10, judge_accuracy=0.5, judge_parse_failure_rate=0.0, judge_flip_rate=0.0,
+                       judge_examples=4, mean_steps=3.0, mean_step_chars=20.0, task_mean_steps=steps,
+                       task_mean_step_chars=chars)
+
+
+def searched(task: str, search: float, greedy: float, n: int) -> TaskSearchMetrics:
+    return TaskSearchMetrics(search_accuracy=search, greedy_accuracy=greedy, problems=n, mean_steps=2.0, rollbacks=0,
+                             judgments=4, parse_failure_rate=0.0)
+
+
+def test_the_summary_has_table_5_per_task():
+    evals = {"m0": evaluation({"gsm8k": 0.2, "aime24": 0.0}, {"gsm8k": 4.0, "aime24": 9.5}, {"gsm8k": 30.0, "aime24": 81.0}),
+             "m1": evaluation({"gsm8k": 0.6, "aime24": 0.1}, {"gsm8k": 3.0, "aime24": 7.0}, {"gsm8k": 40.0, "aime24": 95.0})}
+    per_task = {"aime24": searched("aime24", 0.2, 0.1, 30), "gsm8k": searched("gsm8k", 0.7, 0.6, 100)}
+    search = SearchEvalMetrics(search_accuracy=0.45, greedy_accuracy=0.35, problems=130, mean_steps=2.0, rollbacks=0,
+                               judgments=8, parse_failure_rate=0.0, tasks=per_task)
+    summary, md = summarize(evals, {}, {"m1": search}, TASKS)
+    assert summary["m1"]["search_accuracy"] == 0.45 and summary["m1"]["search_greedy_accuracy"] == 0.35
+    lines = md.splitlines()
+    assert "| model | decoding | gsm8k (n=100) | aime24 (n=30) | avg |" in lines  # evaluate.tasks' order
+    assert "| m1 | greedy | 0.600 | 0.100 | 0.350 |" in lines and "| m1 | search | 0.700 | 0.200 | 0.450 |" in lines
+    assert "| m0 | greedy" not in md  # not searched
+
+
+def test_the_report_has_steps_and_step_length_per_model_and_task(tmp_path):
+    def answers(model: str, rows: list[tuple[str, str, bool]]):
+        path = tmp_path / model / "answers.jsonl"
+        path.parent.mkdir()
+        write_jsonl(path, AnswerEvalRow, [{"task": t, "doc_id": i, "problem_id": f"{t}/{i}", "response": r,
+                                           "answer": "1", "correct": c} for i, (t, r, c) in enumerate(rows)])
+        return path
+
+    files = [answers("m1", [("gsm8k", "Step 1: abcd\nStep 2: ab", True), ("aime24", "Step 1: abcdefgh", False),
+                            ("gsm8k", "Step 1: abcdef", False)]),
+             answers("m0", [("gsm8k", "Step 1: ab", True), ("aime24", "", False)])]
+    frame = task_table(files, ["m0", "m1"], TASKS)
+    rows = {(r["model"], r["task"]): r for r in frame.to_dicts()}
+    assert [(r["model"], r["task"]) for r in frame.to_dicts()] == [("m0", "gsm8k"), ("m0", "aime24"),
+                                                                  ("m1", "gsm8k"), ("m1", "aime24")]
+    assert rows[("m1", "gsm8k")]["steps_per_solution"] == 1.5 and rows[("m1", "gsm8k")]["mean_step_chars"] == 4.0
+    assert rows[("m1", "gsm8k")]["accuracy"] == 0.5 and rows[("m1", "aime24")]["mean_step_chars"] == 8.0
+    assert rows[("m0", "aime24")]["steps_per_solution"] == 0.0  # an empty solution: no steps, still counted
