@@ -54,12 +54,24 @@ class ToyProblems(Strict):
     factor_max: int = Field(2, ge=2)
     value_max: int = Field(20, ge=10)
     operations: list[Literal["add", "sub", "mul"]] = Field(default=["add", "sub", "mul"], min_length=1)
+    # events per problem of one split, [min, max], in place of min_ops/max_ops (a curriculum: e.g. search
+    # and test problems one event longer than the sft split's worked solutions); {}: every split alike
+    split_ops: dict[Literal["pretrain", "sft", "search", "test"], tuple[int, int]] = {}
 
     @model_validator(mode="after")
     def ordered(self):
-        if self.min_ops > self.max_ops:
-            raise ValueError(f"min_ops ({self.min_ops}) > max_ops ({self.max_ops})")
+        for name, (low, high) in {"": (self.min_ops, self.max_ops), **self.split_ops}.items():
+            if not 1 <= low <= high <= 10:
+                raise ValueError(f"{'split_ops.' + name if name else 'min_ops/max_ops'}: need 1 <= min ({low}) "
+                                 f"<= max ({high}) <= 10")
         return self
+
+    def for_split(self, split: str) -> ToyProblems:
+        """This world with the split's own number of events."""
+        if split not in self.split_ops:
+            return self
+        low, high = self.split_ops[split]
+        return self.model_copy(update={"min_ops": low, "max_ops": high, "split_ops": {}})
 
 
 class Splits(Strict):

@@ -119,7 +119,7 @@ def generate_splits(cfg: ToyProblems, sizes: dict[str, int], seed: int) -> dict[
             attempts += 1
             if attempts > 50 * size + 1000:
                 raise ValueError(f"toy: cannot draw {size} unique '{split}' problems; widen the difficulty knobs")
-            p = make_problem(rng, cfg)
+            p = make_problem(rng, cfg.for_split(split))
             if p["problem"] in seen:
                 continue
             seen.add(p["problem"])

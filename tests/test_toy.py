@@ -28,6 +28,18 @@ def test_generation_is_seeded():
     assert generate_splits(CFG, {"a": 5}, seed=7) == generate_splits(CFG, {"a": 5}, seed=7)
 
 
+def test_a_split_can_have_its_own_number_of_events():
+    import pytest
+
+    cfg = ToyProblems(split_ops={"search": (3, 4)})
+    splits = generate_splits(cfg, {"sft": 40, "search": 40}, seed=3)
+    assert {len(p["steps"]) for p in splits["sft"]} == {2}
+    assert {len(p["steps"]) for p in splits["search"]} == {3, 4}
+    assert generate_splits(ToyProblems(split_ops={}), {"sft": 5}, seed=3) == generate_splits(CFG, {"sft": 5}, seed=3)
+    with pytest.raises(ValueError, match="split_ops.test"):
+        ToyProblems(split_ops={"test": (4, 3)})
+
+
 def test_every_corruption_is_wrong():
     rng = random.Random(0)
     problems = generate_splits(CFG, {"a": 100}, seed=5)["a"]
