@@ -43,7 +43,7 @@ profile: $(STAMP)
 # Compare experiments (dvc exp run -S ...): the per-model columns of summary.json and the search knobs.
 exps: $(STAMP)
 	PATH=$(BIN):$$PATH dvc exp show --no-pager --md --drop '.*' \
-	  --keep '^Experiment$$|^seed$$|^m[0-9]+\.(accuracy|judge_accuracy|judge_accuracy_wild|pairs|pair_correct_rate|search_accuracy)$$|^search\.(width|temperature)$$|^judge\.(mode|oracle)$$'
+	  --keep '^Experiment$$|^seed$$|^[ms][0-9]+\.(accuracy|judge_accuracy|judge_accuracy_wild|pairs|pair_correct_rate|search_accuracy|sampled_tokens)$$|^search\.(width|temperature)$$|^judge\.(mode|oracle)$$|^srlm\.(judge|eft)$$'
 
 # The default pipeline under N training seeds (DVC experiments queued and run one at a time; stages
 # that do not depend on the seed come from the run cache), then mean +- std per model:

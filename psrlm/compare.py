@@ -7,7 +7,8 @@
 Reads ``dvc exp show --json`` (the workspace and the experiments of the last ``--num`` commits), groups the
 runs whose params are equal except the ``--vary`` keys, and prints, per group and model, the mean and
 sample standard deviation of each summary metric over the runs, the number of runs, and the gain of
-the last model over M1 in each run. Run the seeds first::
+the last model of each arm over M1 in each run (the step arm, and the SRLM arm's models, ``solution_level`` in
+summary.json, when ``srlm.iterations`` switched it on: PSRLM M4 vs SRLM S4 over the seeds). Run the seeds first::
 
     for s in 0 1 2; do dvc exp run --queue -S seed=$s; done && dvc queue start && dvc queue status
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 
 SUMMARY = "data/metrics/summary.json"
 COLUMNS = ("accuracy", "search_accuracy", "search_greedy_accuracy", "judge_accuracy", "judge_accuracy_wild",
-           "pairs", "pair_correct_rate", "flip_rate", "tie_rate")
+           "pairs", "pair_correct_rate", "flip_rate", "tie_rate", "sampled_tokens", "judge_tokens")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -107,11 +108,17 @@ def table(group: list[dict], vary: list[str]) -> tuple[str, dict]:
             stats.setdefault(m, {})[c] = values
             cells.append(_stat(values))
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
-    last = models[-1] if models else None
-    if last and last != "m1" and "m1" in models:
+    def arm(m: str) -> str:
+        solution = any(run["summary"].get(m, {}).get("solution_level") for run in group)
+        return "solution" if solution else "step"
+
+    for name in ("step", "solution"):
+        last = next((m for m in reversed(models) if arm(m) == name), None)
+        if not last or last == "m1" or "m1" not in models:
+            continue
         gains = [run["summary"][last]["accuracy"] - run["summary"]["m1"]["accuracy"] for run in group
                  if "accuracy" in run["summary"].get(last, {}) and "accuracy" in run["summary"].get("m1", {})]
-        stats["gain"] = {"model": last, "values": gains}
+        stats["gain" if name == "step" else "solution_gain"] = {"model": last, "values": gains}
         lines += ["", f"{last} - m1 accuracy per run: " + ", ".join(f"{g:+.3f}" for g in gains)
                   + f" (mean {_stat(gains)}; {last} > m1 in {sum(g > 0 for g in gains)} of {len(gains)})"]
     return "\n".join(lines), stats

@@ -306,6 +306,29 @@ class Iteration(Strict):
     num_problems: int = Field(ge=1)
 
 
+class SRLM(Strict):
+    """The solution-level self-rewarding arm (SRLM, Yuan et al. 2024), the paper's baseline; off while
+    ``iterations`` is empty (the default: the default pipeline's wall time stays the step arm's).
+    M(parent) samples ``width`` whole solutions per problem and judges them itself, either each alone with
+    the additive rubric (``rubric``: a score 0-5, Yuan et al.'s LLM-as-a-judge adapted to math) or every
+    two of them in both orders with the step judge's verdict format (``pairwise``: granularity without
+    the change of judging style); chosen = highest, rejected = lowest, ties give no pair; DPO on whole
+    solutions with the ``dpo`` params. An entry ``s2: {parent: m1, first_problem: 0, num_problems: 400}``
+    takes the same slice of the search split as the step iteration ``m2``."""
+
+    iterations: dict[str, Iteration] = {}
+    judge: Literal["rubric", "pairwise"] = "rubric"
+    width: int = Field(6, ge=2)  # whole solutions per problem (search.width: the same w)
+    temperature: float = Field(1.0, ge=0)  # search.temperature's value
+    top_p: float = Field(0.95, gt=0, le=1)
+    max_tokens: int = Field(256, ge=1)  # a whole solution (the step arm: max_steps x max_step_tokens = 384)
+    judge_max_tokens: int = Field(64, ge=1)  # the judge's explanation and score or verdict
+    max_in_flight: int = Field(64, ge=1)  # problems per resume shard
+    # the solution judge's EFT (whole solutions, right vs wrong) in M1's SFT set. Off: M1 is the step
+    # arm's M1 as it is (its solution judging is then zero-shot); on: M1 changes for both arms
+    eft: bool = False
+
+
 class Evaluate(Strict):
     models: list[str] = Field(min_length=1)
     backend: Literal["vllm", "hf"] = "hf"
@@ -366,6 +389,32 @@ class Params(Strict):
     dpo: DPO
     launch: Launch = Launch()
     evaluate: Evaluate
+    srlm: SRLM = SRLM()
+
+    @model_validator(mode="after")
+    def solution_chain(self):
+        """The SRLM arm: its own chain from M1, names no other model has, slices within the search split
+        (they may, and should, repeat the step arm's), evaluated by its own stage (not evaluate.models)."""
+        arm = self.srlm.iterations
+        for name, it in arm.items():
+            if not NAME.match(name) or name in BASE_MODELS or name in self.iterations:
+                raise ValueError(f"srlm.iterations: '{name}' is not a valid new model name (lowercase, not m0/m1 "
+                                 "or a step iteration)")
+            if it.parent != "m1" and it.parent not in arm:
+                raise ValueError(f"srlm.iterations.{name}.parent: '{it.parent}' must be m1 or one of {sorted(arm)}")
+            if it.first_problem + it.num_problems > self.problems.splits.search:
+                raise ValueError(f"srlm.iterations.{name}: needs search problems up to "
+                                 f"{it.first_problem + it.num_problems}, but problems.splits.search is "
+                                 f"{self.problems.splits.search}")
+            seen, cur = {name}, it.parent
+            while cur != "m1":
+                if cur in seen:
+                    raise ValueError(f"srlm.iterations: the parents of '{name}' form a cycle")
+                seen.add(cur)
+                cur = arm[cur].parent
+            if name in self.evaluate.models:
+                raise ValueError(f"evaluate.models: '{name}' is evaluated by solution_evaluate (srlm.iterations)")
+        return self
 
     @model_validator(mode="after")
     def iterations_form_a_chain(self):
@@ -429,9 +478,16 @@ class Params(Strict):
         return self
 
     def iteration(self, name: str) -> Iteration:
-        if name not in self.iterations:
-            raise ParamsError(f"unknown iteration '{name}' (params.yaml iterations: {sorted(self.iterations)})")
-        return self.iterations[name]
+        """A step iteration (``iterations``) or a solution-level one (``srlm.iterations``)."""
+        found = self.iterations.get(name) or self.srlm.iterations.get(name)
+        if found is None:
+            raise ParamsError(f"unknown iteration '{name}' (params.yaml iterations: {sorted(self.iterations)}, "
+                              f"srlm.iterations: {sorted(self.srlm.iterations)})")
+        return found
+
+    def solution_level(self, name: str) -> bool:
+        """Whether ``name`` is a model of the SRLM arm (``srlm.iterations``)."""
+        return name in self.srlm.iterations
 
     # --- paths: the one place that names each artifact (tests/test_dag.py: dvc.yaml names the same) ---
     def problems_file(self, split: str) -> Path:
@@ -605,6 +661,8 @@ def main() -> None:
         print(err, file=sys.stderr)
         sys.exit(2)
     chain = " -> ".join(["m0", "m1", *params.iterations])
+    if params.srlm.iterations:
+        chain += ", SRLM arm: m1 -> " + " -> ".join(params.srlm.iterations)
     print(f"{args.file}: valid ({chain})")
     if args.write:
         out = Path(args.write)

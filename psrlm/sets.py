@@ -2,7 +2,8 @@
 
 IFT: the reference solution in the "Step n:" format. EFT: at a random step of a reference solution,
 the correct next step against a corrupted one (the oracle knows which is right), in both orders, each
-with the oracle's short explanation and verdict.
+with the oracle's short explanation and verdict. Solution EFT (the SRLM arm): a reference solution
+against a whole wrong one.
 
 ``build_ift`` and ``both_orders`` serve the real data too (``psrlm.real.ift`` fills the steps of real
 problems, ``psrlm.real.eft`` makes their step pairs); the rest is the toy world's EFT.
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from psrlm import toy
 from psrlm.params import ToyProblems
 from psrlm.steps import format_step, step_body
-from schemas import EFTRecord, IFTRecord, Problem
+from schemas import EFTRecord, IFTRecord, Problem, SolutionEFTRecord
 
 
 def step_texts(steps: list[str]) -> list[str]:
@@ -83,3 +84,29 @@ def build_eft(problems: list[Problem], kinds: list[str] | dict[str, float], seed
     rng = random.Random(seed)
     weights = kinds if isinstance(kinds, dict) else {k: 1.0 for k in kinds}
     return [r for p in problems for r in eft_pair(p, weights, rng, cfg, explanation)]
+
+
+def solution_eft_record(p: Problem, kinds: dict[str, float], rng: random.Random, cfg: ToyProblems
+                        ) -> SolutionEFTRecord | None:
+    """The SRLM arm's cold-start example for ``p``: its reference solution against a whole wrong one (a
+    step corrupted as the step EFT's are, at a random position, the later steps carried on from it, so
+    the boxed answer is wrong), or None if no corruption applies. ``skipped_step`` is not used: carried
+    on, it repeats the event it skipped to."""
+    position = rng.randrange(len(p.steps))
+    for kind in weighted_order({k: w for k, w in kinds.items() if k != "skipped_step"}, rng):
+        wrong = toy.corrupt_step(p.steps, position, kind, rng, cfg)
+        bodies = toy.carry_on(p.steps, position, wrong) if wrong is not None else None
+        if bodies is None or toy.claim_of(bodies[-1]) == toy.claim_of(p.steps[-1]):
+            continue
+        return SolutionEFTRecord(id=f"seft-{p.id}", problem_id=p.id, problem=p.problem, right=step_texts(p.steps),
+                                 wrong=step_texts(bodies), wrong_step=position + 1, corruption=kind)
+    return None
+
+
+def build_solution_eft(problems: list[Problem], kinds: list[str] | dict[str, float], seed: int,
+                       cfg: ToyProblems) -> list[SolutionEFTRecord]:
+    """One (right, wrong) whole-solution record per problem: the step EFT's problems and corruption weights,
+    so both judges learn from the same sources and as many examples (each record renders as two)."""
+    rng = random.Random(f"solution-{seed}")
+    weights = kinds if isinstance(kinds, dict) else {k: 1.0 for k in kinds}
+    return [r for p in problems if (r := solution_eft_record(p, weights, rng, cfg)) is not None]

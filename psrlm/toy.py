@@ -159,6 +159,24 @@ def corrupt_step(steps: list[str], position: int, kind: str, rng: random.Random,
     return None if wrong == steps[position] else wrong
 
 
+def carry_on(steps: list[str], position: int, wrong: str) -> list[str] | None:
+    """A whole wrong solution: the reference ``steps`` with step ``position`` (0-based) replaced by
+    ``wrong`` and every later step computed on from the value it carries (the error propagates to the
+    boxed answer, as in a solution a model writes), or None if a later value would be negative."""
+    parsed = parse_equation(wrong)
+    if parsed is None:
+        return None
+    out, value = [*steps[:position], wrong], parsed[3]
+    for i in range(position + 1, len(steps)):
+        _, op, x, _ = parse_equation(steps[i])
+        result = apply(op, value, x)
+        if result < 0:
+            return None
+        out.append(_finish(event_of(steps[i]), value, op, x, result, i == len(steps) - 1))
+        value = result
+    return out
+
+
 def _near(rng: random.Random, value: int, spread: int = 3) -> int:
     """A value 1..spread away from ``value`` (never negative): the size of the slips a model makes."""
     return value + rng.choice([d for d in range(-spread, spread + 1) if d != 0 and value + d >= 0])

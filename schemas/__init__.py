@@ -5,12 +5,13 @@ check columns and rows on load (see ``schemas.table``).
 """
 
 from schemas.metrics import (AnswerEvalRow, EvalMetrics, JudgeEvalRow, RolloutMetrics, SearchEvalMetrics,
-                             TaskSearchMetrics)
+                             SolutionRolloutMetrics, TaskSearchMetrics)
 from schemas.pairs import PreferencePair
 from schemas.problems import Problem
 from schemas.real import LabelledSolution, ModelSolution, PerturbedSolution
 from schemas.rollout import Candidate, Judgment, Round, SearchPath
-from schemas.sets import EFTRecord, IFTRecord
+from schemas.sets import EFTRecord, IFTRecord, SolutionEFTRecord
+from schemas.solutions import SolutionJudgment, SolutionSample
 from schemas.table import ArtifactError, Row
 
 __all__ = [
@@ -32,5 +33,9 @@ __all__ = [
     "Row",
     "SearchPath",
     "SearchEvalMetrics",
+    "SolutionEFTRecord",
+    "SolutionJudgment",
+    "SolutionRolloutMetrics",
+    "SolutionSample",
     "TaskSearchMetrics",
 ]

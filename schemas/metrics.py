@@ -37,6 +37,32 @@ class RolloutMetrics(_Metrics):
     judge_accuracy_wild: float | None = None
     correct_pairs: int | None = None
     pair_correct_rate: float | None = None
+    # tokens sampled (candidate steps; judge outputs), counted by re-tokenising the tables' texts with
+    # M(parent)'s tokenizer, as the SRLM arm's are (SolutionRolloutMetrics): the compute of the iteration
+    sampled_tokens: int | None = None
+    judge_tokens: int | None = None
+
+
+class SolutionRolloutMetrics(_Metrics):
+    """Per SRLM iteration (``srlm.iterations``): what the solution-level rollout sampled and judged."""
+
+    method: Literal["solution"] = "solution"
+    judge: Literal["rubric", "pairwise"]
+    problems: int
+    solutions: int
+    pairs: int
+    tie_rate: float  # share of problems whose best and worst scores are equal (no pair)
+    judgments: int  # judge calls (rubric: one per solution; pairwise: w(w-1) per problem in both orders)
+    parse_failures: int  # judge outputs without a score / verdict: counted, never scored
+    parse_failure_rate: float
+    too_long: int  # judge prompts that would not fit generation.vllm.max_model_len (not judged)
+    path_accuracy: float  # share of sampled solutions whose answer is right (oracle)
+    mean_score: float | None  # rubric: the mean parsed score
+    sampled_tokens: int
+    judge_tokens: int
+    # kept pairs whose chosen solution is right and rejected wrong (the oracle: the boxed answer)
+    correct_pairs: int
+    pair_correct_rate: float | None
 
 
 class AnswerEvalRow(Row):

@@ -46,3 +46,19 @@ class EFTRecord(Row):
         """``gsm8k`` or ``prmbench`` for real pairs (their problem ids are ``<source>/...``), ``toy`` for
         the toy world's (``sft-000123``)."""
         return self.problem_id.split("/", 1)[0] if "/" in self.problem_id else "toy"
+
+
+class SolutionEFTRecord(Row):
+    """A judge example of the SRLM arm's cold start (``srlm.eft``): two whole solutions of one problem,
+    ``right`` (the reference, right answer) and ``wrong`` (one step corrupted as the step EFT's are, the
+    steps after it carried on from the wrong value, so its boxed answer is wrong). ``wrong_step`` (1-based)
+    and ``corruption`` say where and how. SFT renders it per ``srlm.judge``: each solution scored alone
+    (rubric) or the two compared in both orders (pairwise)."""
+
+    id: str
+    problem_id: str
+    problem: str
+    right: list[str] = Field(min_length=1)
+    wrong: list[str] = Field(min_length=1)
+    wrong_step: int = Field(ge=1)
+    corruption: str

@@ -48,8 +48,9 @@ def summarize_tasks(per_task: dict[str, dict]) -> dict:
 
 
 def main(params: Params, model: str) -> None:
-    if model not in params.evaluate.models:
-        raise ParamsError(f"evaluate: '{model}' is not in evaluate.models {params.evaluate.models}")
+    if model not in params.evaluate.models and not params.solution_level(model):
+        raise ParamsError(f"evaluate: '{model}' is not in evaluate.models {params.evaluate.models} "
+                          f"or srlm.iterations {sorted(params.srlm.iterations)}")
     cfg = params.evaluate
     generator = open_generator(params.model_dir(model), params.generation, seed=params.seed, backend=cfg.backend)
     per_task, samples = {}, []

@@ -1,4 +1,5 @@
-"""The cold-start sets: IFT (step-format solutions) and EFT (step-pair judgments, train + held-out test).
+"""The cold-start sets: IFT (step-format solutions) and EFT (step-pair judgments, train + held-out test),
+and the SRLM arm's solution EFT (whole solutions, right vs wrong; SFT reads it when ``srlm.eft``).
 
     python -m stages.sets
 """
@@ -9,9 +10,9 @@ import logging
 from collections import Counter
 
 from psrlm.params import Params
-from psrlm.sets import build_eft, build_ift
+from psrlm.sets import build_eft, build_ift, build_solution_eft
 from psrlm.stage import run_stage
-from schemas import EFTRecord, IFTRecord, Problem
+from schemas import EFTRecord, IFTRecord, Problem, SolutionEFTRecord
 from schemas.table import read_jsonl, write_parquet
 
 log = logging.getLogger("stages.sets")
@@ -42,6 +43,7 @@ def main(params: Params) -> None:
     test_split = read_jsonl(params.problems_file("test"), Problem)
     # IFT: the reference steps, the toy generator's or those the problems stage cut from real solutions
     ift = build_ift(sft_split[: cfg.ift_problems])
+    solution_eft = []  # real data: not built yet (README, the SRLM arm)
     if params.problems.source == "real":
         eft_train, eft_test = real_eft(params, sft_split, test_split)
     else:
@@ -51,11 +53,15 @@ def main(params: Params) -> None:
                               cfg.explanation)
         eft_test = build_eft(test_split[: cfg.eft_test_problems], cfg.corruptions, params.seed + 1, toy_cfg,
                              cfg.explanation)
+        # the SRLM arm's: the same problems and corruption weights as EFT train, one record per problem
+        solution_eft = build_solution_eft(sft_split[-cfg.eft_train_problems :], cfg.corruptions, params.seed, toy_cfg)
     write_parquet(params.set_file("ift"), IFTRecord, ift)
+    write_parquet(params.set_file("solution_eft_train"), SolutionEFTRecord, solution_eft)
     write_parquet(params.set_file("eft_train"), EFTRecord, eft_train)
     write_parquet(params.set_file("eft_test"), EFTRecord, eft_test)
     kinds = Counter(r.corruption for r in eft_train if r.verdict == "A")
-    log.info("IFT %d, EFT train %d (%s), EFT test %d", len(ift), len(eft_train), dict(kinds), len(eft_test))
+    log.info("IFT %d, EFT train %d (%s), EFT test %d, solution EFT train %d", len(ift), len(eft_train), dict(kinds),
+             len(eft_test), len(solution_eft))
     for name, records in (("train", eft_train), ("test", eft_test)):
         log.info("EFT %s by source: %s", name, dict(Counter(r.source for r in records)))
 

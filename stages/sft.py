@@ -1,4 +1,4 @@
-"""M1, the cold start: supervised fine-tuning of M0 on IFT + EFT.
+"""M1, the cold start: supervised fine-tuning of M0 on IFT + EFT (+ the solution judge's EFT with ``srlm.eft``).
 
     python -m stages.sft
     accelerate launch --config_file configs/accelerate/zero3-1node-8gpu.yaml -m stages.sft   # (launch.train)
@@ -14,9 +14,10 @@ import shutil
 from psrlm.modeling import load_model
 from psrlm.params import Params
 from psrlm.prompts import chat_prompt, judge_prompt, judge_target, reasoning_prompt
+from psrlm.solution_judge import solution_eft_examples
 from psrlm.stage import run_stage
 from psrlm.training import checkpoint_dir, is_main_process, sft, sft_config
-from schemas import EFTRecord, IFTRecord
+from schemas import EFTRecord, IFTRecord, SolutionEFTRecord
 from schemas.table import read_parquet, write_json
 
 log = logging.getLogger("stages.sft")
@@ -31,22 +32,34 @@ def eft_example(tokenizer, r: EFTRecord, style: str, mode: str) -> dict:
     return {"prompt": chat_prompt(tokenizer, prompt), "completion": judge_target(r.explanation, r.verdict, mode)}
 
 
+def solution_examples(tokenizer, params: Params) -> list[dict]:
+    """The SRLM arm's solution judge examples (``srlm.eft``; rendered per ``srlm.judge``), or none."""
+    if not params.srlm.eft:
+        return []
+    records = read_parquet(params.set_file("solution_eft_train"), SolutionEFTRecord)
+    return [{"prompt": chat_prompt(tokenizer, user), "completion": answer} for r in records
+            for user, answer in solution_eft_examples(r, params.prompts.style, params.srlm.judge)]
+
+
 def main(params: Params) -> None:
     out = params.model_dir("m1")
+    solution = [params.srlm.judge, params.set_file("solution_eft_train")] if params.srlm.eft else []  # off: as before
     checkpoints = checkpoint_dir(out, params.sft.model_dump(), params.seed, params.prompts.style, params.judge.mode,
-                                 files=[*sorted(params.model_dir("m0").iterdir()), params.set_file("ift"),
-                                        params.set_file("eft_train")])
+                                 *solution[:1], files=[*sorted(params.model_dir("m0").iterdir()), params.set_file("ift"),
+                                                       params.set_file("eft_train"), *solution[1:]])
     args = sft_config(params.sft, checkpoints, params.seed)  # before loading: ZeRO-3 partitions while loading
     model, tokenizer = load_model(params.model_dir("m0"))
     ift = read_parquet(params.set_file("ift"), IFTRecord)
     eft = read_parquet(params.set_file("eft_train"), EFTRecord)
     style = params.prompts.style
     records = [ift_example(tokenizer, r, style) for r in ift] + [eft_example(tokenizer, r, style, params.judge.mode) for r in eft]
-    log.info("SFT of M0 on %d IFT + %d EFT examples", len(ift), len(eft))
+    solution = solution_examples(tokenizer, params)
+    records += solution
+    log.info("SFT of M0 on %d IFT + %d EFT + %d solution EFT examples", len(ift), len(eft), len(solution))
     metrics = sft(model, tokenizer, records, params.sft, checkpoints, params.seed, args=args, save_to=out)
     if is_main_process():
         shutil.rmtree(checkpoints, ignore_errors=True)
-        write_json(params.metrics_file("train", "m1"), metrics | {"ift": len(ift), "eft": len(eft)})
+        write_json(params.metrics_file("train", "m1"), metrics | {"ift": len(ift), "eft": len(eft), "solution_eft": len(solution)})
         log.info("M1 -> %s (%s)", out, metrics)
 
 

@@ -1,5 +1,6 @@
 """Summary of a run: per model accuracy and judge accuracy, per iteration the search statistics, per
-task test-time search beside greedy on the same problems (paper Table 5). Table 4 per task (steps per
+task test-time search beside greedy on the same problems (paper Table 5); with the SRLM arm switched on
+(``srlm.iterations``), its models and the two arms side by side per iteration. Table 4 per task (steps per
 solution, step length) is in the report (``stages/report.py``).
 
     python -m stages.summary
@@ -14,7 +15,7 @@ import logging
 
 from psrlm.params import Params
 from psrlm.stage import run_stage
-from schemas import EvalMetrics, RolloutMetrics, SearchEvalMetrics
+from schemas import EvalMetrics, RolloutMetrics, SearchEvalMetrics, SolutionRolloutMetrics
 from schemas.table import atomic_path, write_json
 
 log = logging.getLogger("stages.summary")
@@ -49,7 +50,8 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
             row |= {"pairs": r.pairs, "tie_rate": r.tie_rate, "parse_failure_rate": r.parse_failure_rate,
                     "flip_rate": r.flip_rate, "too_long": r.too_long}
             row |= {k: v for k, v in (("pair_correct_rate", r.pair_correct_rate),
-                                      ("judge_accuracy_wild", r.judge_accuracy_wild)) if v is not None}
+                                      ("judge_accuracy_wild", r.judge_accuracy_wild), ("sampled_tokens", r.sampled_tokens),
+                                      ("judge_tokens", r.judge_tokens)) if v is not None}
         summary[name] = row
         search = (f"{r.pairs} | {_f(r.pair_correct_rate)} | {_f(r.judge_accuracy_wild)} | {r.tie_rate:.3f} | "
                   f"{r.parse_failure_rate:.3f} | {r.flip_rate:.3f} | {r.too_long}" if r else "- | - | - | - | - | - | -")
@@ -61,6 +63,38 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
             "of a right and a wrong step. Too long: paths ended because their next prompt would not fit "
             "generation.vllm.max_model_len.\n")
     return summary, "\n".join(lines) + "\n" + note + search_table(searched, tasks)
+
+
+def solution_rows(evals: dict[str, EvalMetrics], rollouts: dict[str, SolutionRolloutMetrics]) -> dict[str, dict]:
+    """summary.json rows of the SRLM arm's models (``solution_level: true``; psrlm.compare tells the arms apart by it)."""
+    rows = {}
+    for name, e in evals.items():
+        r = rollouts[name]
+        rows[name] = {"solution_level": True, "accuracy": e.accuracy, "judge_accuracy": e.judge_accuracy,
+                      "mean_steps": e.mean_steps, "pairs": r.pairs, "tie_rate": r.tie_rate,
+                      "parse_failure_rate": r.parse_failure_rate, "too_long": r.too_long,
+                      "pair_correct_rate": r.pair_correct_rate, "sampled_tokens": r.sampled_tokens,
+                      "judge_tokens": r.judge_tokens}
+    return rows
+
+
+def arms_table(step: dict[str, str], solution: dict[str, str], summary: dict[str, dict]) -> str:
+    """Both arms per iteration, matched by the slice of the search split they trained on (``first_problem``):
+    ``step``/``solution`` map that slice's key (e.g. ``0-400``) to the model it trained."""
+    if not solution:
+        return ""
+    cols = ("accuracy", "judge_accuracy", "pairs", "pair_correct_rate", "sampled_tokens", "judge_tokens")
+    lines = ["\n## The two arms per iteration (PSRLM: step-level; SRLM: solution-level)\n",
+             "| search slice | arm | model | " + " | ".join(cols) + " |", "|---|---|---|" + "---|" * len(cols)]
+    for span in sorted({*step, *solution}, key=lambda k: int(k.split("-")[0])):
+        for arm, models in (("PSRLM", step), ("SRLM", solution)):
+            name = models.get(span)
+            row = summary.get(name, {}) if name else {}
+            cells = [("-" if row.get(c) is None else f"{row[c]:.3f}" if isinstance(row[c], float) else str(row[c]))
+                     for c in cols]
+            lines.append(f"| {span} | {arm} | {name or '-'} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + ("\n\nTokens: sampled reasoning (candidate steps; whole solutions) and judge "
+                               "outputs of the rollout whose pairs trained the model, re-tokenised.\n")
 
 
 def search_table(searched: dict[str, SearchEvalMetrics], tasks: list[str]) -> str:
@@ -84,6 +118,16 @@ def main(params: Params) -> None:
     searched = {m: _read(params.metrics_file("eval", f"{m}-search"), SearchEvalMetrics)
                 for m in params.evaluate.search_models}
     summary, table = summarize(evals, rollouts, searched, params.evaluate.tasks)
+    arm = params.srlm.iterations
+    if arm:
+        summary |= solution_rows({m: _read(params.metrics_file("eval", m), EvalMetrics) for m in arm},
+                                 {m: _read(params.metrics_file("rollout", m), SolutionRolloutMetrics) for m in arm})
+
+        def span(it):
+            return f"{it.first_problem}-{it.first_problem + it.num_problems}"
+
+        table += arms_table({span(it): m for m, it in params.iterations.items()},
+                            {span(it): m for m, it in arm.items()}, summary)
     write_json(params.summary_file("json"), summary)
     md = params.summary_file("md")
     tmp = atomic_path(md)

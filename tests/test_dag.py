@@ -172,24 +172,25 @@ def helper_files(p) -> set[str]:
 
     files = {getattr(p.paths, folder) for folder in type(p.paths).model_fields}
     files |= {p.problems_file(s) for s in [*Splits.model_fields, *(f"bench-{t}" for t in p.evaluate.tasks)]}
-    files |= {p.set_file(s) for s in ("ift", "eft_train", "eft_test")}
+    files |= {p.set_file(s) for s in ("ift", "eft_train", "eft_test", "solution_eft_train")}
     files |= {p.metrics_dir(kind) for kind in ("train", "rollout", "eval")}
     files |= {p.summary_file(s) for s in ("json", "md")} | {p.report_dir()}
-    for m in [*BASE_MODELS, *p.iterations]:
+    for m in [*BASE_MODELS, *p.iterations, *p.srlm.iterations]:
         files |= {p.model_dir(m), p.eval_dir(m), p.test_search_dir(m), p.metrics_file("train", m),
                   p.metrics_file("eval", m), p.metrics_file("eval", f"{m}-search")}
-    for k in p.iterations:
+    for k in [*p.iterations, *p.srlm.iterations]:
         files |= {p.rollout_dir(k), p.pairs_file(k), p.metrics_file("rollout", k)}
     return {str(f) for f in files}
 
 
-def misnamed(stages: dict) -> list[str]:
+def misnamed(stages: dict, raw: dict | None = None) -> list[str]:
     """Data paths of ``dvc.yaml`` (deps, outs, metrics; every foreach item) that no helper builds, and
-    stages whose wall-time metric is not the one ``psrlm/stage.py`` writes (``Params.timing_file``)."""
-    from psrlm.params import load_params
+    stages whose wall-time metric is not the one ``psrlm/stage.py`` writes (``Params.timing_file``).
+    ``raw``: the params (default: ``params.yaml``)."""
+    from psrlm.params import parse_params
 
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    p = load_params(ROOT / "params.yaml")
+    raw = raw if raw is not None else yaml.safe_load((ROOT / "params.yaml").read_text())
+    p = parse_params(raw)
     named, timing = helper_files(p), str(p.metrics_dir("timing")) + "/"
     wrong = []
     for name, stage in stages.items():
@@ -207,6 +208,18 @@ def misnamed(stages: dict) -> list[str]:
 def test_dvc_yaml_spells_the_file_names_of_the_params_helpers(stages):
     found = misnamed(stages)
     assert not found, "dvc.yaml names files the params helpers do not:\n" + "\n".join(found)
+
+
+def test_the_srlm_arm_spells_the_file_names_of_the_params_helpers(stages):
+    """The SRLM arm's stages exist only when ``srlm.iterations`` names iterations: check them switched on."""
+    from psrlm.params import profile_raw
+
+    raw = profile_raw(ROOT / "profiles" / "tiny-cpu-srlm.yaml")
+    found = misnamed(stages, raw)
+    assert not found, "dvc.yaml names files the params helpers do not:\n" + "\n".join(found)
+    assert {i for n in ("solution_rollout", "solution_dpo") for i, *_ in instances(n, stages[n], raw)} == {
+        "solution_rollout@s2", "solution_rollout@s3", "solution_rollout@s4", "solution_dpo@s2", "solution_dpo@s3",
+        "solution_dpo@s4"}
 
 
 def test_the_file_name_check_catches_a_misspelling(stages):

@@ -24,8 +24,11 @@ from schemas import (
     RolloutMetrics,
     SearchPath,
     SearchEvalMetrics,
+    SolutionEFTRecord,
+    SolutionRolloutMetrics,
 )
 from schemas.rollout import ROLLOUT_TABLES
+from schemas.solutions import SOLUTION_TABLES
 from schemas.table import read_jsonl, read_parquet
 from tests.conftest import run, stages_run
 
@@ -47,7 +50,18 @@ def test_every_artifact_matches_its_schema(project, monkeypatch):
         read_parquet(p.pairs_file(it), PreferencePair)  # may be empty for an untrained smoke model
         RolloutMetrics.model_validate_json(p.metrics_file("rollout", it).read_text())
         assert (p.model_dir(it) / "config.json").exists()
-    for m in p.evaluate.models:
+    assert read_parquet(p.set_file("solution_eft_train"), SolutionEFTRecord)
+    for it, cfg in p.srlm.iterations.items():  # the SRLM arm: whole solutions, self-scored
+        tables = {name: read_parquet(p.rollout_dir(it) / f"{name}.parquet", model)
+                  for name, model in SOLUTION_TABLES.items()}
+        assert len(tables["solutions"]) == cfg.num_problems * p.srlm.width
+        pairs = read_parquet(p.pairs_file(it), PreferencePair)
+        assert all(x.chosen_final and x.rejected_final for x in pairs)
+        metrics = SolutionRolloutMetrics.model_validate_json(p.metrics_file("rollout", it).read_text())
+        assert metrics.pairs == len(pairs) and metrics.solutions == len(tables["solutions"])
+        assert metrics.sampled_tokens > 0
+        assert (p.model_dir(it) / "config.json").exists()
+    for m in [*p.evaluate.models, *p.srlm.iterations]:
         metrics = EvalMetrics.model_validate_json(p.metrics_file("eval", m).read_text())
         assert metrics.problems == p.problems.splits.test
         assert len(read_jsonl(p.eval_dir(m) / "answers.jsonl", AnswerEvalRow)) == metrics.problems
@@ -60,7 +74,10 @@ def test_every_artifact_matches_its_schema(project, monkeypatch):
             assert t.problems == len(paths) == p.evaluate.search_limit
             assert t.search_accuracy == sum(x.correct for x in paths) / len(paths)
     summary = json.loads(p.summary_file("json").read_text())
-    assert set(summary) == set(p.evaluate.models)
+    assert set(summary) == {*p.evaluate.models, *p.srlm.iterations}
+    assert all(summary[m].get("solution_level") for m in p.srlm.iterations)
+    assert all(RolloutMetrics.model_validate_json(p.metrics_file("rollout", it).read_text()).sampled_tokens
+               for it in p.iterations)
     assert all("search_accuracy" in summary[m] for m in p.evaluate.search_models)
 
 

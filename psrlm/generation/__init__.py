@@ -145,3 +145,11 @@ def open_generator(model_dir: str, settings: Generation, seed: int, backend: str
 
         return HFGenerator(model_dir, settings.hf_batch_size, seed)
     raise ValueError(f"unknown generation backend '{backend}'")
+
+
+def count_tokens(tokenizer, texts: list[str]) -> int:
+    """Tokens of ``texts`` as the model's tokenizer cuts them (no special tokens): how both arms report
+    what an iteration sampled, from the texts their tables keep."""
+    if not texts:
+        return 0
+    return sum(len(ids) for ids in tokenizer(list(texts), add_special_tokens=False)["input_ids"])

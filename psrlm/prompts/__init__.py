@@ -1,6 +1,8 @@
 """Prompt templates (versioned files beside this module) and the parser of the judge's verdict.
 
-Each style is a folder holding ``reasoning.txt`` and ``judge.txt``. ``paper``: the paper's reasoning
+Each style is a folder holding ``reasoning.txt`` and ``judge.txt``, and the SRLM arm's solution judges
+``solution_rubric.txt`` (Yuan et al.'s additive 5-point rubric, adapted to math; parsed by
+:func:`parse_score`) and ``solution_judge.txt`` (the step judge's pairwise format on whole solutions). ``paper``: the paper's reasoning
 prompt (Fig. 4, paraphrased) and pairwise step judge (Fig. 5, after MT-Bench). ``compact``: the same
 structure in fewer words, for tiny models whose compute is dominated by prompt tokens (the judge
 prompt falls from ~240 to ~130 tokens). Templates use ``$name`` placeholders (not braces, which LaTeX
@@ -18,6 +20,8 @@ from psrlm.steps import join_steps
 
 PROMPT_DIR = Path(__file__).parent
 VERDICT = re.compile(r"\[\[([AB])\]\]")
+SCORE = re.compile(r"Score:\s*(\d+)")
+RUBRIC_POINTS = 5  # the rubric's most points: a score above it does not parse
 VERDICT_PREFIX = "[["  # a direct judge reads P(A) vs P(B) right after this
 NO_STEPS = "(no steps yet)"
 
@@ -43,6 +47,31 @@ def judge_prompt(question: str, previous_steps: list[str], step_a: str, step_b: 
     return template(style, "judge").substitute(
         question=question.strip(), steps=steps, step_a=step_a.strip(), step_b=step_b.strip()
     )
+
+
+def solution_rubric_prompt(question: str, solution: str, style: str) -> str:
+    """The rubric judge's user message: one whole solution, scored alone."""
+    return template(style, "solution_rubric").substitute(question=question.strip(), solution=solution.strip())
+
+
+def solution_judge_prompt(question: str, solution_a: str, solution_b: str, style: str) -> str:
+    """The pairwise solution judge's user message: two whole solutions, the step judge's verdict format."""
+    return template(style, "solution_judge").substitute(question=question.strip(), solution_a=solution_a.strip(),
+                                                        solution_b=solution_b.strip())
+
+
+def rubric_target(explanation: str, score: int) -> str:
+    """The rubric judge's answer as trained on the solution EFT: a short explanation, then ``Score: n``."""
+    return f"{explanation.strip()} Score: {score}"
+
+
+def parse_score(output: str) -> int | None:
+    """The last ``Score: n`` in the rubric judge's output wins; None (no score, or one above
+    ``RUBRIC_POINTS``) is a parse failure: stored and counted, never scored."""
+    found = SCORE.findall(output)
+    if not found or int(found[-1]) > RUBRIC_POINTS:
+        return None
+    return int(found[-1])
 
 
 def judge_target(explanation: str, verdict: str, mode: str = "explain") -> str:
