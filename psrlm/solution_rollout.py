@@ -28,41 +28,55 @@ from schemas.table import atomic_dir, write_parquet
 log = logging.getLogger(__name__)
 
 
-def judge_solutions(generator, problem: Problem, samples: list[dict], params: Params) -> tuple[list[dict], list[SolutionJudgment]]:
-    """Score one problem's samples (dicts of SolutionSample fields, without raw/score) with the model
-    behind ``generator``; returns them completed, and the pairwise judgments (none for the rubric)."""
-    cfg, style, tok = params.srlm, params.prompts.style, generator.tokenizer
+def judge_requests(problem: Problem, samples: list[dict], params: Params, tokenizer) -> list[Request]:
+    """The judge calls of one problem's samples: one per solution (rubric) or one per ordered pair
+    (pairwise; one order per pair with ``judge.orders: one``), keyed ``(problem id, solution(s))``."""
+    cfg, style = params.srlm, params.prompts.style
     sampling = Sampling(n=1, temperature=params.judge.temperature, max_tokens=cfg.judge_max_tokens)
-    guard = LengthGuard(tok, params.generation.vllm.max_model_len)
     if cfg.judge == "rubric":
-        requests = [Request(key=i, prompt=chat_prompt(tok, solution_rubric_prompt(problem.problem, s["text"], style)),
-                            sampling=sampling, seed=request_seed(params.seed, problem.id, "rubric", i))
-                    for i, s in enumerate(samples)]
-        fitting = [r for r in requests if not guard.too_long(r)]
-        answers = dict(zip((r.key for r in fitting), answer_all(generator, fitting)))
-        for i, s in enumerate(samples):
-            raw = answers[i][0].text if i in answers else ""
-            s |= {"raw": raw, "score": parse_score(raw), "too_long": i not in answers}
-        return samples, []
-    calls = [(a, b) for a in range(len(samples)) for b in range(len(samples)) if a != b
-             and (params.judge.orders == "both" or a < b)]
-    requests = [Request(key=(a, b), prompt=chat_prompt(tok, solution_judge_prompt(
+        return [Request(key=(problem.id, i), prompt=chat_prompt(tokenizer, solution_rubric_prompt(problem.problem, s["text"], style)),
+                        sampling=sampling, seed=request_seed(params.seed, problem.id, "rubric", i))
+                for i, s in enumerate(samples)]
+    calls = [(a, b) for a in range(len(samples)) for b in range(len(samples))
+             if a != b and (params.judge.orders == "both" or a < b)]
+    return [Request(key=(problem.id, a, b), prompt=chat_prompt(tokenizer, solution_judge_prompt(
         problem.problem, samples[a]["text"], samples[b]["text"], style)), sampling=sampling,
         seed=request_seed(params.seed, problem.id, "pairwise", a, b)) for a, b in calls]
-    fitting = [r for r in requests if not guard.too_long(r)]
-    answers = dict(zip((r.key for r in fitting), answer_all(generator, fitting)))
+
+
+def scored(problem: Problem, samples: list[dict], requests: list[Request], answers: dict, judge: str
+           ) -> tuple[list[dict], list[SolutionJudgment]]:
+    """One problem's samples completed with the judge's raw output and score (None: a parse failure, or
+    ``too_long``: a prompt that did not fit and was not sent), and its pairwise judgments."""
+    if judge == "rubric":
+        for (_, i), s in zip((r.key for r in requests), samples):
+            raw = answers[(problem.id, i)][0].text if (problem.id, i) in answers else ""
+            s |= {"raw": raw, "score": parse_score(raw), "too_long": (problem.id, i) not in answers}
+        return samples, []
     judgments = []
-    for a, b in calls:
-        raw = answers[(a, b)][0].text if (a, b) in answers else ""
+    for r in requests:
+        _, a, b = r.key
+        raw = answers[r.key][0].text if r.key in answers else ""
         verdict = parse_verdict(raw)
-        winner = {"A": a, "B": b}.get(verdict)
         judgments.append(SolutionJudgment(problem_id=problem.id, first=a, second=b, raw=raw, verdict=verdict,
-                                          winner=winner))
+                                          winner={"A": a, "B": b}.get(verdict)))
     wins = pairwise_scores(len(samples), judgments)
-    too_long = {k for r in requests if r.key not in answers for k in r.key}
+    too_long = {k for r in requests if r.key not in answers for k in r.key[1:]}
     for i, s in enumerate(samples):
         s |= {"raw": "", "score": wins[i], "too_long": i in too_long}
     return samples, judgments
+
+
+def judge_solutions(generator, batch: list[tuple[Problem, list[dict]]], params: Params
+                    ) -> list[tuple[list[dict], list[SolutionJudgment]]]:
+    """Score the samples (dicts of SolutionSample fields, without raw/score) of every problem of ``batch``
+    with the model behind ``generator``, every judge call of the batch in one request stream; per problem,
+    the samples completed and the pairwise judgments (none for the rubric)."""
+    guard = LengthGuard(generator.tokenizer, params.generation.vllm.max_model_len)
+    requests = [judge_requests(p, samples, params, generator.tokenizer) for p, samples in batch]
+    fitting = [r for rs in requests for r in rs if not guard.too_long(r)]
+    answers = dict(zip((r.key for r in fitting), answer_all(generator, fitting)))
+    return [scored(p, samples, rs, answers, params.srlm.judge) for (p, samples), rs in zip(batch, requests)]
 
 
 def sample_and_judge(generator, problems: list[Problem], params: Params) -> dict[str, list]:
@@ -72,14 +86,16 @@ def sample_and_judge(generator, problems: list[Problem], params: Params) -> dict
     sampling = Sampling(n=cfg.width, temperature=cfg.temperature, top_p=cfg.top_p, max_tokens=cfg.max_tokens)
     outs = generator.generate(prompts, sampling, desc="sampling solutions",
                               seeds=[request_seed(params.seed, p.id, "solutions") for p in problems])
-    rows: dict[str, list] = {"solutions": [], "solution_judgments": []}
+    batch = []
     for p, prompt, completions in zip(problems, prompts, outs):
         samples = []
         for i, c in enumerate(completions):
             answer = extract_answer(c.text, params.grading.fallback)
             samples.append(dict(problem_id=p.id, sample=i, prompt=prompt, text=c.text, finish_reason=c.finish_reason,
                                 tokens=c.num_tokens, answer=answer, gold=p.answer, correct=is_equivalent(answer, p.answer)))
-        samples, judgments = judge_solutions(generator, p, samples, params)
+        batch.append((p, samples))
+    rows: dict[str, list] = {"solutions": [], "solution_judgments": []}
+    for samples, judgments in judge_solutions(generator, batch, params):
         rows["solutions"] += [SolutionSample(**s) for s in samples]
         rows["solution_judgments"] += judgments
     return rows

@@ -89,7 +89,7 @@ def test_a_rubric_score_that_does_not_parse_is_stored_and_counted_not_scored():
     answers = {"answer 0": "It says 0. Score: 3", "answer 1": "It says 1. Score: 5", "answer 2": "It says 2, so"}
     judge = ScriptedJudge(lambda prompt: next(v for k, v in answers.items() if k in prompt))
     problem = Problem(id="p", problem="Q?", answer="1", steps=["x"], solution="x", source="toy")
-    samples, judgments = judge_solutions(judge, problem, texts(3), PARAMS)
+    [(samples, judgments)] = judge_solutions(judge, [(problem, texts(3))], PARAMS)
     rows = [SolutionSample(**s) for s in samples]
     assert [r.score for r in rows] == [3, 5, None] and rows[2].raw == "It says 2, so" and judgments == []
     stats = solution_stats(rows, [], FakeTokenizer(), "rubric", "m1")
@@ -108,7 +108,7 @@ def test_pairwise_solution_judge_scores_wins_in_both_orders():
 
     params = parse_params({**DEFAULT, "srlm": {**DEFAULT["srlm"], "judge": "pairwise"}})
     problem = Problem(id="p", problem="Q?", answer="1", steps=["x"], solution="x", source="toy")
-    samples, judgments = judge_solutions(ScriptedJudge(verdict), problem, texts(3), params)
+    [(samples, judgments)] = judge_solutions(ScriptedJudge(verdict), [(problem, texts(3))], params)
     assert len(judgments) == 6 and sum(j.verdict is None for j in judgments) == 1
     assert [s["score"] for s in samples] == [1.0, 4.0, 0.0]  # 0 beats 2 as A once; 1 wins all four
     stats = solution_stats([SolutionSample(**s) for s in samples], judgments, FakeTokenizer(), "pairwise", "m1")
@@ -156,3 +156,49 @@ def test_compare_reports_the_last_model_of_each_arm():
     assert stats["gain"]["model"] == "m2" and stats["solution_gain"]["model"] == "s2"
     assert stats["solution_gain"]["values"] == pytest.approx([0.05] * 3)
     assert "s2 - m1 accuracy per run" in text
+
+
+class ScriptedModel(ScriptedJudge):
+    """Samples from its seeds alone (as the real backends do) and scores a solution by its answer; with
+    ``fail_after`` generate calls it dies (a kill mid-rollout)."""
+
+    def __init__(self, fail_after: int | None = None):
+        super().__init__(lambda prompt: f"It says. Score: {int(prompt.rsplit('boxed{', 1)[1][0]) % 6}")
+        self.fail_after, self.calls, self.sampled = fail_after, 0, []
+
+    def generate(self, prompts, sampling, desc=None, seeds=None):
+        if self.fail_after is not None and self.calls >= self.fail_after:
+            raise KeyboardInterrupt("killed")
+        self.calls += 1
+        self.sampled += prompts
+        return [[Completion(f"Step 1: so {(s + i) % 7}. The answer is \\boxed{{{(s + i) % 7}}}.", "eos", 9)
+                 for i in range(sampling.n)] for s in seeds]
+
+    def close(self):
+        pass
+
+
+def test_a_killed_solution_rollout_resumes_where_it_stopped(tmp_path, monkeypatch):
+    import psrlm.solution_rollout as sr
+    from schemas.solutions import SOLUTION_TABLES
+    from schemas.table import read_parquet
+
+    params = parse_params({**DEFAULT, "srlm": {**DEFAULT["srlm"], "width": 3, "max_in_flight": 2}})
+    problems = [Problem(**p) for p in generate_splits(ToyProblems(), {"search": 5}, seed=0)["search"]]
+    model = tmp_path / "m1"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+
+    def run(generator, out):
+        monkeypatch.setattr(sr, "open_generator", lambda *a, **k: generator)
+        sr.solution_rollout(params, "s2", model, problems, out)
+        return {name: read_parquet(out / f"{name}.parquet", m) for name, m in SOLUTION_TABLES.items()}
+
+    clean = run(ScriptedModel(), tmp_path / "clean")
+    with pytest.raises(KeyboardInterrupt):
+        run(ScriptedModel(fail_after=2), tmp_path / "killed")  # two shards of two problems written
+    resumed_model = ScriptedModel()
+    resumed = run(resumed_model, tmp_path / "killed")
+    assert len(resumed_model.sampled) == 1  # only the fifth problem is sampled again
+    assert resumed == clean and len(clean["solutions"]) == 15
+    assert not list(tmp_path.glob(".killed.partial-*"))  # the shards are removed once the tables are whole
