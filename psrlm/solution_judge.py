@@ -36,16 +36,19 @@ def solution_eft_examples(record: SolutionEFTRecord, style: str, judge: str) -> 
     right, wrong = join_steps(record.right).rstrip("\n"), join_steps(record.wrong).rstrip("\n")
     if judge == "rubric":
         out = []
-        for solution, text, points in ((record.right, right, RUBRIC_POINTS), (record.wrong, wrong, WRONG_SOLUTION_POINTS)):
+        for solution, text, points in ((record.right, right, RUBRIC_POINTS),
+                                       (record.wrong, wrong, WRONG_SOLUTION_POINTS)):
             worked, check = answer_check(record, solution, "It")
-            out.append((solution_rubric_prompt(record.problem, text, style), rubric_target(f"{worked} {check}", points)))
+            out.append((solution_rubric_prompt(record.problem, text, style),
+                        rubric_target(f"{worked} {check}", points)))
         return out
     out = []
     for verdict in ("A", "B"):
         (a, a_text), (b, b_text) = ((record.right, right), (record.wrong, wrong))[:: 1 if verdict == "A" else -1]
         worked, check_a = answer_check(record, a, "A")
         check_b = answer_check(record, b, "B")[1]
-        out.append((solution_judge_prompt(record.problem, a_text, b_text, style), f"{worked} {check_a} {check_b} [[{verdict}]]"))
+        out.append((solution_judge_prompt(record.problem, a_text, b_text, style),
+                    f"{worked} {check_a} {check_b} [[{verdict}]]"))
     return out
 
 

@@ -34,7 +34,8 @@ def judge_requests(problem: Problem, samples: list[dict], params: Params, tokeni
     cfg, style = params.srlm, params.prompts.style
     sampling = Sampling(n=1, temperature=params.judge.temperature, max_tokens=cfg.judge_max_tokens)
     if cfg.judge == "rubric":
-        return [Request(key=(problem.id, i), prompt=chat_prompt(tokenizer, solution_rubric_prompt(problem.problem, s["text"], style)),
+        return [Request(key=(problem.id, i),
+                        prompt=chat_prompt(tokenizer, solution_rubric_prompt(problem.problem, s["text"], style)),
                         sampling=sampling, seed=request_seed(params.seed, problem.id, "rubric", i))
                 for i, s in enumerate(samples)]
     calls = [(a, b) for a in range(len(samples)) for b in range(len(samples))
@@ -92,7 +93,8 @@ def sample_and_judge(generator, problems: list[Problem], params: Params) -> dict
         for i, c in enumerate(completions):
             answer = extract_answer(c.text, params.grading.fallback)
             samples.append(dict(problem_id=p.id, sample=i, prompt=prompt, text=c.text, finish_reason=c.finish_reason,
-                                tokens=c.num_tokens, answer=answer, gold=p.answer, correct=is_equivalent(answer, p.answer)))
+                                tokens=c.num_tokens, answer=answer, gold=p.answer,
+                                correct=is_equivalent(answer, p.answer)))
         batch.append((p, samples))
     rows: dict[str, list] = {"solutions": [], "solution_judgments": []}
     for samples, judgments in judge_solutions(generator, batch, params):
@@ -105,7 +107,8 @@ def solution_rollout(params: Params, name: str, model_dir: Path, problems: list[
     """Sample and judge ``problems`` with the model in ``model_dir`` into ``out``, resuming from the shards
     a killed earlier attempt left."""
     cfg = params.srlm
-    key = fingerprint(name, params.seed, params.prompts.model_dump(), cfg.model_dump(exclude={"iterations", "eft", "max_in_flight"}),
+    key = fingerprint(name, params.seed, params.prompts.model_dump(),
+                      cfg.model_dump(exclude={"iterations", "eft", "max_in_flight"}),
                       params.judge.temperature, params.judge.orders, params.generation.model_dump(),
                       params.grading.model_dump(), [p.id for p in problems],
                       files=[f for f in model_dir.iterdir() if f.is_file()])
@@ -128,7 +131,9 @@ def solution_rollout(params: Params, name: str, model_dir: Path, problems: list[
     tables = store.load()
     with atomic_dir(out) as tmp:
         for table, rows in tables.items():
-            rows = sorted(rows, key=lambda r: (r.problem_id, *((r.sample,) if table == "solutions" else (r.first, r.second))))
+            order = (lambda r: (r.problem_id, r.sample)) if table == "solutions" else (
+                lambda r: (r.problem_id, r.first, r.second))
+            rows = sorted(rows, key=order)
             write_parquet(rollout_table(tmp, table), SOLUTION_TABLES[table], rows)
     store.clear()
 
@@ -156,7 +161,8 @@ def solution_stats(solutions: list[SolutionSample], judgments: list[SolutionJudg
         judge=judge, problems=len(problems), solutions=len(solutions), pairs=len(pairs),
         tie_rate=ties / len(scored_problems) if scored_problems else 0.0,
         judgments=len(calls), parse_failures=failures, parse_failure_rate=failures / len(calls) if calls else 0.0,
-        too_long=sum(s.too_long for s in solutions), path_accuracy=sum(s.correct for s in solutions) / max(len(solutions), 1),
+        too_long=sum(s.too_long for s in solutions),
+        path_accuracy=sum(s.correct for s in solutions) / max(len(solutions), 1),
         mean_score=sum(scores) / len(scores) if scores and judge == "rubric" else None,
         sampled_tokens=count_tokens(tokenizer, [s.text for s in solutions]), judge_tokens=count_tokens(tokenizer, raws),
         correct_pairs=right_pairs, pair_correct_rate=right_pairs / len(pairs) if pairs else None)

@@ -28,7 +28,8 @@ def sampled_tokens(params: Params, parent: str, out) -> dict[str, int]:
     (``direct`` judges decode none: one forward pass per call), re-tokenised as the SRLM arm counts its own."""
     tokenizer = load_tokenizer(params.model_dir(parent))
     steps = [c.text for c in read_parquet(rollout_table(out, "candidates"), Candidate)]
-    judged = [j.raw for j in read_parquet(rollout_table(out, "judgments"), Judgment)] if params.judge.mode == "explain" else []
+    judged = ([j.raw for j in read_parquet(rollout_table(out, "judgments"), Judgment)]
+              if params.judge.mode == "explain" else [])
     return {"sampled_tokens": count_tokens(tokenizer, steps), "judge_tokens": count_tokens(tokenizer, judged)}
 
 

@@ -43,10 +43,11 @@ def solution_examples(tokenizer, params: Params) -> list[dict]:
 
 def main(params: Params) -> None:
     out = params.model_dir("m1")
-    solution = [params.srlm.judge, params.set_file("solution_eft_train")] if params.srlm.eft else []  # off: as before
+    # srlm.eft off: the same fingerprint (and checkpoints) as before the SRLM arm existed
+    extra, extra_files = ([params.srlm.judge], [params.set_file("solution_eft_train")]) if params.srlm.eft else ([], [])
     checkpoints = checkpoint_dir(out, params.sft.model_dump(), params.seed, params.prompts.style, params.judge.mode,
-                                 *solution[:1], files=[*sorted(params.model_dir("m0").iterdir()), params.set_file("ift"),
-                                                       params.set_file("eft_train"), *solution[1:]])
+                                 *extra, files=[*sorted(params.model_dir("m0").iterdir()), params.set_file("ift"),
+                                                params.set_file("eft_train"), *extra_files])
     args = sft_config(params.sft, checkpoints, params.seed)  # before loading: ZeRO-3 partitions while loading
     model, tokenizer = load_model(params.model_dir("m0"))
     ift = read_parquet(params.set_file("ift"), IFTRecord)
@@ -59,7 +60,8 @@ def main(params: Params) -> None:
     metrics = sft(model, tokenizer, records, params.sft, checkpoints, params.seed, args=args, save_to=out)
     if is_main_process():
         shutil.rmtree(checkpoints, ignore_errors=True)
-        write_json(params.metrics_file("train", "m1"), metrics | {"ift": len(ift), "eft": len(eft), "solution_eft": len(solution)})
+        write_json(params.metrics_file("train", "m1"),
+                   metrics | {"ift": len(ift), "eft": len(eft), "solution_eft": len(solution)})
         log.info("M1 -> %s (%s)", out, metrics)
 
 

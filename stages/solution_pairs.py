@@ -22,7 +22,8 @@ def main(params: Params, iteration: str) -> None:
     samples = read_parquet(rollout_table(params.rollout_dir(iteration), "solutions"), SolutionSample)
     rows = solution_pairs(samples, source)
     n = write_parquet(params.pairs_file(iteration), PreferencePair, rows)
-    log.info("%s: %d solution pairs from M(%s), %d problems", iteration, n, source, len({s.problem_id for s in samples}))
+    problems = len({s.problem_id for s in samples})
+    log.info("%s: %d solution pairs from M(%s), %d problems", iteration, n, source, problems)
 
 
 if __name__ == "__main__":

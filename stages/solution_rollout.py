@@ -24,7 +24,8 @@ log = logging.getLogger("stages.solution_rollout")
 
 def main(params: Params, iteration: str) -> None:
     it = params.srlm.iterations[iteration]
-    problems = read_jsonl(params.problems_file("search"), Problem)[it.first_problem : it.first_problem + it.num_problems]
+    search = read_jsonl(params.problems_file("search"), Problem)
+    problems = search[it.first_problem : it.first_problem + it.num_problems]
     out = params.rollout_dir(iteration)
     solution_rollout(params, iteration, params.model_dir(it.parent), problems, out)
     metrics = solution_stats(read_parquet(rollout_table(out, "solutions"), SolutionSample),

@@ -50,7 +50,8 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
             row |= {"pairs": r.pairs, "tie_rate": r.tie_rate, "parse_failure_rate": r.parse_failure_rate,
                     "flip_rate": r.flip_rate, "too_long": r.too_long}
             row |= {k: v for k, v in (("pair_correct_rate", r.pair_correct_rate),
-                                      ("judge_accuracy_wild", r.judge_accuracy_wild), ("sampled_tokens", r.sampled_tokens),
+                                      ("judge_accuracy_wild", r.judge_accuracy_wild),
+                                      ("sampled_tokens", r.sampled_tokens),
                                       ("judge_tokens", r.judge_tokens)) if v is not None}
         summary[name] = row
         search = (f"{r.pairs} | {_f(r.pair_correct_rate)} | {_f(r.judge_accuracy_wild)} | {r.tie_rate:.3f} | "
@@ -66,7 +67,8 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
 
 
 def solution_rows(evals: dict[str, EvalMetrics], rollouts: dict[str, SolutionRolloutMetrics]) -> dict[str, dict]:
-    """summary.json rows of the SRLM arm's models (``solution_level: true``; psrlm.compare tells the arms apart by it)."""
+    """summary.json rows of the SRLM arm's models (``solution_level: true``: psrlm.compare tells the arms
+    apart by it)."""
     rows = {}
     for name, e in evals.items():
         r = rollouts[name]

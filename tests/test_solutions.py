@@ -21,7 +21,8 @@ from tests.test_params import DEFAULT
 
 
 def sample(problem: str, i: int, score: float | None, correct: bool, text: str | None = None) -> SolutionSample:
-    return SolutionSample(problem_id=problem, sample=i, prompt=f"prompt of {problem}", text=text or f"{problem} solution {i}",
+    return SolutionSample(problem_id=problem, sample=i, prompt=f"prompt of {problem}",
+                          text=text or f"{problem} solution {i}",
                           finish_reason="eos", tokens=5, answer="1", gold="1" if correct else "2", correct=correct,
                           raw="" if score is None else f"Score: {score}", score=score)
 
@@ -120,7 +121,8 @@ def test_solution_eft_matches_the_step_eft_in_sources_and_size():
     records = build_solution_eft(problems, Sets.model_fields["corruptions"].default, 0, ToyProblems())
     assert len(records) == len(problems)  # one record per problem, two examples each (as the step EFT's both orders)
     for r in records:
-        assert r.right[:r.wrong_step - 1] == r.wrong[:r.wrong_step - 1] and r.right[r.wrong_step - 1] != r.wrong[r.wrong_step - 1]
+        k = r.wrong_step - 1
+        assert r.right[:k] == r.wrong[:k] and r.right[k] != r.wrong[k]
         assert claim_of(r.wrong[-1]) != claim_of(r.right[-1])  # the error reaches the boxed answer
         rubric = solution_eft_examples(r, "compact", "rubric")
         assert [parse_score(answer) for _, answer in rubric] == [5, 3]

@@ -2,8 +2,9 @@
 
 Each style is a folder holding ``reasoning.txt`` and ``judge.txt``, and the SRLM arm's solution judges
 ``solution_rubric.txt`` (Yuan et al.'s additive 5-point rubric, adapted to math; parsed by
-:func:`parse_score`) and ``solution_judge.txt`` (the step judge's pairwise format on whole solutions). ``paper``: the paper's reasoning
-prompt (Fig. 4, paraphrased) and pairwise step judge (Fig. 5, after MT-Bench). ``compact``: the same
+:func:`parse_score`) and ``solution_judge.txt`` (the step judge's pairwise format on whole solutions).
+``paper``: the paper's reasoning prompt (Fig. 4, paraphrased) and pairwise step judge (Fig. 5, after
+MT-Bench). ``compact``: the same
 structure in fewer words, for tiny models whose compute is dominated by prompt tokens (the judge
 prompt falls from ~240 to ~130 tokens). Templates use ``$name`` placeholders (not braces, which LaTeX
 answers are full of). Stages that render a template list this folder as a dependency.
