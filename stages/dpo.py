@@ -21,7 +21,7 @@ import shutil
 
 from psrlm.modeling import load_model, load_tokenizer
 from psrlm.params import Params
-from psrlm.prompts import chat_prompt, judge_prompt, judge_target
+from psrlm.prompts import eft_example, judge_target
 from psrlm.stage import run_stage
 from psrlm.training import checkpoint_dir, dpo_config, is_main_process, step_dpo
 from schemas import EFTRecord, PreferencePair
@@ -34,10 +34,9 @@ def judge_replay_pairs(tokenizer, eft: list[EFTRecord], n: int, style: str, mode
     """``n`` EFT records (a seeded sample) as preference pairs: right verdict over wrong, same explanation."""
     chosen = random.Random(seed).sample(eft, min(n, len(eft)))
     other = {"A": "B", "B": "A"}
-    return [{"prompt": chat_prompt(tokenizer, judge_prompt(r.problem, r.previous_steps, r.step_a, r.step_b, style)),
-             "chosen": judge_target(r.explanation, r.verdict, mode),
-             "rejected": judge_target(r.explanation, other[r.verdict], mode),
-             "chosen_final": True, "rejected_final": True} for r in chosen]
+    examples = [(eft_example(tokenizer, r, style, mode), r) for r in chosen]
+    return [{"prompt": e["prompt"], "chosen": e["completion"], "chosen_final": True, "rejected_final": True,
+             "rejected": judge_target(r.explanation, other[r.verdict], mode)} for e, r in examples]
 
 
 def main(params: Params, iteration: str) -> None:

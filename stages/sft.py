@@ -13,7 +13,7 @@ import shutil
 
 from psrlm.modeling import load_model
 from psrlm.params import Params
-from psrlm.prompts import chat_prompt, judge_prompt, judge_target, reasoning_prompt
+from psrlm.prompts import chat_prompt, eft_example, reasoning_prompt
 from psrlm.solution_judge import solution_eft_examples
 from psrlm.stage import run_stage
 from psrlm.training import checkpoint_dir, is_main_process, sft, sft_config
@@ -25,11 +25,6 @@ log = logging.getLogger("stages.sft")
 
 def ift_example(tokenizer, r: IFTRecord, style: str) -> dict:
     return {"prompt": chat_prompt(tokenizer, reasoning_prompt(r.problem, style)), "completion": "\n".join(r.steps)}
-
-
-def eft_example(tokenizer, r: EFTRecord, style: str, mode: str) -> dict:
-    prompt = judge_prompt(r.problem, r.previous_steps, r.step_a, r.step_b, style)
-    return {"prompt": chat_prompt(tokenizer, prompt), "completion": judge_target(r.explanation, r.verdict, mode)}
 
 
 def solution_examples(tokenizer, params: Params) -> list[dict]:

@@ -83,6 +83,14 @@ def judge_target(explanation: str, verdict: str, mode: str = "explain") -> str:
     return f"{explanation.strip()} [[{verdict}]]"
 
 
+def eft_example(tokenizer, record, style: str, mode: str = "explain") -> dict:
+    """One EFT record (``schemas.EFTRecord``) as the judge's training example: the chat-rendered judge
+    prompt and the explanation with its verdict (what SFT trains and ``dpo.judge_replay`` prefers)."""
+    prompt = judge_prompt(record.problem, record.previous_steps, record.step_a, record.step_b, style)
+    completion = judge_target(record.explanation, record.verdict, mode)
+    return {"prompt": chat_prompt(tokenizer, prompt), "completion": completion}
+
+
 def verdict_token_ids(tokenizer, prompt: str) -> tuple[int, int]:
     """The token ids of ``A`` and ``B`` as they follow ``prompt + VERDICT_PREFIX``."""
     base = tokenizer(prompt + VERDICT_PREFIX)["input_ids"]
