@@ -1,4 +1,5 @@
-"""What every stage does before its own work: logging, offline defaults, params validation."""
+"""What every stage does before its own work: logging, offline defaults, params validation; after it: its
+wall time, and with ``PSRLM_TRACE=<file>`` what it read and wrote (``psrlm/trace.py``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Callable
 
 from psrlm.params import Params, ParamsError, load_params
 from psrlm.progress import setup_logging
+from psrlm.trace import TRACE, Trace
 from schemas.table import ArtifactError, write_json
 
 log = logging.getLogger("psrlm")
@@ -29,6 +31,7 @@ def run_stage(work: Callable[..., None]) -> None:
         params: Params = load_params()
         if params.model.base is None or os.path.isdir(params.model.base):
             os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing of ours needs the hub
+        trace = Trace(params) if os.environ.get(TRACE) else None
         started = time.time()
         work(params, *sys.argv[1:])
         # wall time apart from the artifacts (which must be the same on every run with the same inputs)
@@ -37,6 +40,8 @@ def run_stage(work: Callable[..., None]) -> None:
         timing = params.timing_file(module.rsplit(".", 1)[-1], *sys.argv[1:])
         if int(os.environ.get("RANK", "0")) == 0:  # under `accelerate launch`, the main process alone writes
             write_json(timing, {"seconds": round(time.time() - started, 1)})
+            if trace:  # DVC names the stage it runs (rollout@m2)
+                trace.save(os.environ[TRACE], os.environ.get("DVC_STAGE") or " ".join([module, *sys.argv[1:]]))
     except (ParamsError, ArtifactError, FileNotFoundError) as err:
         log.error("%s", err)
         sys.exit(2)

@@ -56,8 +56,9 @@ def merge(base: dict, over: dict) -> dict:
     return overlay(base, over)
 
 
-def run(cmd: list[str], cwd: Path) -> str:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "PSRLM_NO_PROGRESS": "1"}
+def run(cmd: list[str], cwd: Path, **extra_env: str) -> str:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}", "PSRLM_NO_PROGRESS": "1",
+           **extra_env}
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, f"{' '.join(cmd)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}"
     return proc.stdout + proc.stderr
@@ -86,9 +87,10 @@ def fresh_copy(dest: Path) -> Path:
 @pytest.fixture(scope="session")
 def project(tmp_path_factory) -> Path:
     """The smoke project, reproduced once. Its first ``dvc.lock`` is kept as ``first.dvc.lock`` beside
-    it (tests that change params afterwards change the live one)."""
+    it (tests that change params afterwards change the live one), and what each stage of that run read
+    and wrote as ``trace.jsonl`` (``psrlm/trace.py``)."""
     dest = fresh_copy(tmp_path_factory.mktemp("project"))
-    run(["dvc", "repro"], dest)
+    run(["dvc", "repro"], dest, PSRLM_TRACE=str(dest.parent / "trace.jsonl"))
     shutil.copy2(dest / "dvc.lock", dest.parent / "first.dvc.lock")
     return dest
 

@@ -7,7 +7,9 @@ A file is covered when it, or a folder above it, is a declared dep. Declared cod
 does not run are reported too (they rerun it for nothing). Data deps (``${paths...}``) are not code
 and are not checked for coverage here (``test_pipeline`` checks what a params change reruns), but
 their file names are: every path ``dvc.yaml`` spells inside a ``paths`` folder is one that the
-``psrlm.params`` helpers build, so the code and the DAG name each file the same way.
+``psrlm.params`` helpers build, so the code and the DAG name each file the same way. Params and outs are
+checked against what the stages read and write in the smoke run (``trace_gaps`` at the end of this file,
+run by ``tests/test_trace.py``).
 """
 
 from __future__ import annotations
@@ -244,3 +246,74 @@ def test_the_plots_are_files_the_report_stage_writes():
         plotted += [plot] if isinstance(plot, str) else list(next(iter(plot.values()))["y"])
     plotted = [Path(resolve(f, params)) for f in plotted]
     assert plotted and all(f.parent == report and f.name in written for f in plotted), plotted
+
+
+# --- params and outs: what a stage run reads and writes is what dvc.yaml declares --------------------
+# The smoke pipeline runs every stage with PSRLM_TRACE set (tests/conftest.py, `project`): each run
+# records the params keys it read and the files it wrote (psrlm/trace.py); tests/test_trace.py checks
+# that record with `trace_gaps`. A key read is declared when it, or a section above it, is one of the stage's
+# `params`, or is spelled into its cmd, deps or outs (`${paths.rollouts}`, `${item.parent}` of rollout@m2 =
+# `iterations.m2.parent`, `${launch.train}`): a change there changes the stage itself, so DVC reruns it.
+# `paths.<x>` is thus declared by the stage's data deps and outs, never in `params`; `seed` is a param like
+# any other. Declared params a run did not read are not reported: many are read on one branch only (real
+# data, M0's judge shots, DPO with pairs), which one smoke run cannot take.
+GUARDS = {  # read only to refuse a model the stage is not made for (by hand: python -m stages.evaluate m9);
+    # declared, adding a model to the list would rerun every other model's evaluation
+    "evaluate": {"evaluate.models"},
+    "solution_evaluate": {"evaluate.models"},
+    "test_search": {"evaluate.search_models"},
+}
+
+
+def contract(name: str, stage: dict, template: dict, context: dict) -> tuple[set[str], list[str]]:
+    """The params keys a stage instance declares, and the files and folders it declares it writes."""
+    written = [f for kind in ("outs", "metrics", "plots") for f in paths_of(template.get(kind, []))]
+    params = {resolve(p, context) for p in template.get("params", []) if isinstance(p, str)} | GUARDS.get(name, set())
+    for key in INTERPOLATION.findall(" ".join([template["cmd"], *template.get("deps", []), *written])):
+        if key.startswith("item."):  # a field of this instance's entry of the foreach mapping
+            source = INTERPOLATION.fullmatch(stage["foreach"]).group(1)
+            params.add(f"{source}.{context['key']}.{key.removeprefix('item.')}")
+        elif key not in ("key", "item"):
+            params.add(key)
+    return params, [resolve(f, context) for f in written]
+
+
+def declares(key: str, params: set[str]) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in params)
+
+
+def trace_gaps(stages: dict, raw: dict, runs: list[dict]) -> dict[str, dict[str, list[str]]]:
+    """Per traced stage run (``psrlm.trace``): params keys it read that it does not declare, files it wrote
+    or removed outside its declared outs (outs, metrics, plots), declared outs it did not write."""
+    declared = {i: contract(name, stage, template, context)
+                for name, stage in stages.items() for i, template, context in instances(name, stage, raw)}
+    out = {}
+    for run in runs:
+        if run["stage"] not in declared:
+            out[run["stage"]] = {"not a stage of dvc.yaml": []}
+            continue
+        params, outs = declared[run["stage"]]
+        found = {"params read, not declared": sorted(k for k in run["reads"] if not declares(k, params)),
+                 "written outside its outs": sorted(f for f in run["writes"] + run["removed"] if not covered(f, outs)),
+                 "outs not written": sorted(o for o in outs if not any(covered(f, [o]) for f in run["writes"]))}
+        if any(found.values()):
+            out[run["stage"]] = {k: v for k, v in found.items() if v}
+    return out
+
+
+def test_the_trace_check_catches_a_removed_param_and_out(stages):
+    """A hand-made trace of ``pairs@m2``: it matches ``dvc.yaml``; a copy without the param or the out fails."""
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    run = {"stage": "pairs@m2", "reads": ["iterations.m2.parent", "paths.metrics", "paths.pairs", "paths.rollouts"],
+           "writes": ["data/metrics/timing/pairs-m2.json", "data/pairs/m2.parquet"], "removed": []}
+    assert trace_gaps(stages, raw, [run]) == {}
+    broken = yaml.safe_load(yaml.safe_dump(stages))
+    broken["pairs"]["do"]["params"].remove("iterations.${key}")
+    assert trace_gaps(broken, raw, [run]) == {"pairs@m2": {"params read, not declared": ["iterations.m2.parent"]}}
+    broken = yaml.safe_load(yaml.safe_dump(stages))
+    broken["pairs"]["do"]["outs"] = ["${paths.pairs}/${key}.pq"]
+    assert trace_gaps(broken, raw, [run]) == {"pairs@m2": {"written outside its outs": ["data/pairs/m2.parquet"],
+                                                           "outs not written": ["data/pairs/m2.pq"]}}
+    assert trace_gaps(stages, raw, [{**run, "removed": ["data/sets/ift.parquet"]}]) == {
+        "pairs@m2": {"written outside its outs": ["data/sets/ift.parquet"]}}
+    assert trace_gaps(stages, raw, [{**run, "stage": "pairs@m9"}]) == {"pairs@m9": {"not a stage of dvc.yaml": []}}
