@@ -54,6 +54,52 @@ def margin_table(pairs: list[Path]) -> pl.DataFrame:
     return query("report_margins", pairs=files)
 
 
+def arm_table(chains: dict[str, list[str]], metrics: dict[str, Path]) -> pl.DataFrame:
+    """Greedy accuracy and judge accuracy (held-out EFT) along each arm's chain of models, one row per
+    iteration (1 = M1, the start of both arms): ``psrlm_*`` for the step arm, ``srlm_*`` for the solution
+    arm, empty where an arm has no model (or it was not evaluated). ``metrics``: model -> eval metrics file."""
+    import json
+
+    from schemas import EvalMetrics
+
+    rows: dict[int, dict] = {}
+    for arm, chain in chains.items():
+        for i, model in enumerate(chain, start=1):
+            row = rows.setdefault(i, {"iteration": i})
+            path = metrics.get(model)
+            m = (EvalMetrics.model_validate(json.loads(path.read_text(encoding="utf-8")))
+                 if path is not None and path.is_file() else None)
+            row[f"{arm}_model"] = model
+            row[f"{arm}_accuracy"] = m.accuracy if m else None
+            row[f"{arm}_judge_accuracy"] = m.judge_accuracy if m else None
+    schema = {"iteration": pl.Int64} | {f"{arm}_{c}": (pl.String if c == "model" else pl.Float64)
+                                        for arm in ("psrlm", "srlm") for c in ("model", "accuracy", "judge_accuracy")}
+    return pl.DataFrame([rows[i] for i in sorted(rows)], schema=schema)
+
+
+def plot_arms(arms: pl.DataFrame, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.8))
+    x = arms["iteration"].to_list()
+    for arm, color in (("psrlm", "tab:blue"), ("srlm", "tab:orange")):
+        if arms[f"{arm}_accuracy"].null_count() < arms.height:
+            ax.plot(x, arms[f"{arm}_accuracy"], "o-", color=color, label=f"{arm.upper()} accuracy")
+            ax.plot(x, arms[f"{arm}_judge_accuracy"], "s:", color=color, alpha=0.6,
+                    label=f"{arm.upper()} judge accuracy (EFT test)")
+    ax.set_xticks(x, [f"M{i}" if i == 1 else str(i) for i in x])
+    ax.set_xlabel("iteration (M1 starts both arms)")
+    ax.set_ylim(0, 1)
+    ax.set_title("Step-level (PSRLM) vs solution-level (SRLM) self-rewarding")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def plot_models(models: pl.DataFrame, path: Path) -> None:
     import matplotlib
 
@@ -112,7 +158,7 @@ def plot_iterations(its: pl.DataFrame, margins: pl.DataFrame, path: Path) -> Non
 
 
 def markdown(models: pl.DataFrame, its: pl.DataFrame, margins: pl.DataFrame, errors: pl.DataFrame | None = None,
-             tasks: pl.DataFrame | None = None) -> str:
+             tasks: pl.DataFrame | None = None, arms: pl.DataFrame | None = None) -> str:
     def table(frame: pl.DataFrame) -> str:
         cols = frame.columns
         rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
@@ -151,5 +197,9 @@ def markdown(models: pl.DataFrame, its: pl.DataFrame, margins: pl.DataFrame, err
         table(error_pivot) if error_pivot is not None else "no oracle (real problems)",
         "## Score margins (pairs per chosen-minus-rejected margin)",
         table(margin_pivot) if margins.height else "no pairs",
+        "## The two arms per iteration\nGreedy accuracy and held-out judge accuracy along the step arm "
+        "(`iterations`) and the solution-level SRLM arm (`srlm.iterations`, off by default); both start at M1.",
+        table(arms) if arms is not None and arms.height else "no arms",
+        "![both arms](arms.png)" if arms is not None and arms.height else "",
         "",
     ])

@@ -4,7 +4,8 @@
 
 Writes ``report/report.md`` with PNG plots beside it, ``models.csv`` / ``iterations.csv`` that
 ``dvc plots show`` and ``dvc plots diff`` draw (declared under ``plots`` in dvc.yaml), and
-``tasks.csv`` (per model and task: paper Table 4 per benchmark).
+``tasks.csv`` (per model and task: paper Table 4 per benchmark), ``arms.csv`` and ``arms.png`` (greedy and judge
+accuracy per iteration along the step arm and, when ``srlm.iterations`` names it, the SRLM arm).
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 import logging
 
 from psrlm.params import Params
-from psrlm.report import (error_table, iteration_table, margin_table, markdown, model_table, plot_iterations,
-                          plot_models, task_table)
+from psrlm.report import (arm_table, error_table, iteration_table, margin_table, markdown, model_table, plot_arms,
+                          plot_iterations, plot_models, task_table)
 from psrlm.stage import run_stage
 from schemas.table import atomic_dir
 
@@ -29,6 +30,8 @@ def main(params: Params) -> None:
     its = iteration_table(params.rollout_dir(iterations[0]).parent, iterations)
     margins = margin_table([params.pairs_file(i) for i in iterations])
     errors = error_table(params.rollout_dir(iterations[0]).parent, iterations)
+    chains = {"psrlm": ["m1", *iterations], "srlm": ["m1", *params.srlm.iterations] if params.srlm.iterations else []}
+    arms = arm_table(chains, {m: params.metrics_file("eval", m) for chain in chains.values() for m in chain})
     out = params.report_dir()
     with atomic_dir(out) as tmp:
         tmp.mkdir(parents=True)
@@ -38,8 +41,10 @@ def main(params: Params) -> None:
         margins.write_csv(tmp / "margins.csv")
         errors.write_csv(tmp / "errors.csv")
         plot_models(model_frame, tmp / "models.png")
+        arms.write_csv(tmp / "arms.csv")
         plot_iterations(its, margins, tmp / "iterations.png")
-        (tmp / "report.md").write_text(markdown(model_frame, its, margins, errors, tasks), encoding="utf-8")
+        plot_arms(arms, tmp / "arms.png")
+        (tmp / "report.md").write_text(markdown(model_frame, its, margins, errors, tasks, arms), encoding="utf-8")
     log.info("report -> %s", out / "report.md")
 
 

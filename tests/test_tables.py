@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from psrlm.report import task_table
+from psrlm.report import arm_table, task_table
 from schemas import AnswerEvalRow, EvalMetrics, SearchEvalMetrics, TaskSearchMetrics
 from schemas.table import write_jsonl
 from stages.summary import summarize
@@ -54,3 +54,16 @@ def test_the_report_has_steps_and_step_length_per_model_and_task(tmp_path):
     assert rows[("m1", "gsm8k")]["steps_per_solution"] == 1.5 and rows[("m1", "gsm8k")]["mean_step_chars"] == 4.0
     assert rows[("m1", "gsm8k")]["accuracy"] == 0.5 and rows[("m1", "aime24")]["mean_step_chars"] == 8.0
     assert rows[("m0", "aime24")]["steps_per_solution"] == 0.0  # an empty solution: no steps, still counted
+
+
+def test_the_report_puts_both_arms_side_by_side_per_iteration(tmp_path):
+    files = {}
+    for model, acc in (("m1", {"gsm8k": 0.5}), ("m2", {"gsm8k": 0.75}), ("s2", {"gsm8k": 0.625})):
+        files[model] = tmp_path / f"{model}.json"
+        files[model].write_text(evaluation(acc, {"gsm8k": 2.0}, {"gsm8k": 10.0}).model_dump_json())
+    files["m3"] = tmp_path / "m3.json"  # not evaluated: an empty cell, not an error
+    rows = arm_table({"psrlm": ["m1", "m2", "m3"], "srlm": ["m1", "s2"]}, files).to_dicts()
+    assert [(r["iteration"], r["psrlm_model"], r["psrlm_accuracy"], r["srlm_model"], r["srlm_accuracy"]) for r in rows] \
+        == [(1, "m1", 0.5, "m1", 0.5), (2, "m2", 0.75, "s2", 0.625), (3, "m3", None, None, None)]
+    off = arm_table({"psrlm": ["m1", "m2"], "srlm": []}, files).to_dicts()  # the arm off (the default)
+    assert [r["srlm_accuracy"] for r in off] == [None, None] and off[1]["psrlm_accuracy"] == 0.75
