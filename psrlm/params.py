@@ -307,8 +307,9 @@ class Iteration(Strict):
 
 
 class SRLM(Strict):
-    """The solution-level self-rewarding arm (SRLM, Yuan et al. 2024), the paper's baseline; off while
-    ``iterations`` is empty (the default: the default pipeline's wall time stays the step arm's).
+    """The solution-level self-rewarding arm (SRLM, Yuan et al. 2024), the paper's baseline, beside the step
+    arm from the same M1 (the default's S2 -> S3 -> S4 on M2's, M3's and M4's slices); off while
+    ``iterations`` is empty (the real profiles: the step arm alone).
     M(parent) samples ``width`` whole solutions per problem and judges them itself, either each alone with
     the additive rubric (``rubric``: a score 0-5, Yuan et al.'s LLM-as-a-judge adapted to math) or every
     two of them in both orders with the step judge's verdict format (``pairwise``: granularity without
@@ -316,7 +317,7 @@ class SRLM(Strict):
     solutions with the ``dpo`` params. An entry ``s2: {parent: m1, first_problem: 0, num_problems: 400}``
     takes the same slice of the search split as the step iteration ``m2``."""
 
-    iterations: dict[str, Iteration] = {}
+    iterations: dict[str, Iteration]  # no default, as the step arm's: every params file names its chain
     judge: Literal["rubric", "pairwise"] = "rubric"
     width: int = Field(6, ge=2)  # whole solutions per problem (search.width: the same w)
     temperature: float = Field(1.0, ge=0)  # search.temperature's value
@@ -324,9 +325,9 @@ class SRLM(Strict):
     max_tokens: int = Field(256, ge=1)  # a whole solution (the step arm: max_steps x max_step_tokens = 384)
     judge_max_tokens: int = Field(64, ge=1)  # the judge's explanation and score or verdict
     max_in_flight: int = Field(64, ge=1)  # problems per resume shard
-    # the solution judge's EFT (whole solutions, right vs wrong) in M1's SFT set. Off: M1 is the step
-    # arm's M1 as it is (its solution judging is then zero-shot); on: M1 changes for both arms
-    eft: bool = False
+    # the solution judge's EFT (whole solutions, right vs wrong) in M1's SFT set. On: M1 changes for both
+    # arms alike; off: M1 is the step arm's M1 alone (its solution judging then zero-shot)
+    eft: bool = True
 
 
 class Evaluate(Strict):
@@ -389,7 +390,7 @@ class Params(Strict):
     dpo: DPO
     launch: Launch = Launch()
     evaluate: Evaluate
-    srlm: SRLM = SRLM()
+    srlm: SRLM
 
     @model_validator(mode="after")
     def solution_chain(self):

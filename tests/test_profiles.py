@@ -16,8 +16,9 @@ checkpointing, the profile's accelerate config) with 2 CPU processes over gloo i
 (``srun``/``scontrol`` stand-ins that run the command here), so its multi-node wrapper is in the path.
 ``smollm2-cpu`` trains in one process, as it does on the CPU it is made for.
 
-tiny-cpu and tiny-cpu-srlm: the smoke project of ``tests/test_pipeline.py`` is their run (``SMOKE`` on
-params.yaml = tiny-cpu, with the SRLM arm switched on as tiny-cpu-srlm does).
+tiny-cpu, the default: the smoke project of ``tests/test_pipeline.py`` is its run (``SMOKE`` on params.yaml =
+tiny-cpu, both arms, each shortened).
+The real profiles run the step arm alone (``srlm.iterations: {}``), as they ship.
 
     make test                                              # with the rest of the suite
     pytest tests/test_profiles.py                          # the profiles alone
@@ -109,18 +110,17 @@ REAL_PROFILES = sorted(OVERRIDES)
 
 def test_every_profile_has_a_smoke_run():
     """A new profile must get its overrides here (or be a variant of the default the smoke project runs)."""
-    assert {p.stem for p in PROFILES.glob("*.yaml")} == {*OVERRIDES, "tiny-cpu", "tiny-cpu-srlm"}
+    assert {p.stem for p in PROFILES.glob("*.yaml")} == {*OVERRIDES, "tiny-cpu"}
 
 
 @pytest.mark.pipeline
-@pytest.mark.parametrize("profile", ["tiny-cpu", "tiny-cpu-srlm"])
-def test_default_profiles_are_the_smoke_project(profile, project):
-    """The smoke project (``SMOKE`` on params.yaml, reproduced once for the session) is these profiles'
-    smoke run: the same params once SMOKE is on top of each (SMOKE switches the SRLM arm on, with one
-    iteration instead of three, as tiny-cpu-srlm does). tiny-cpu's own DAG is that one without the
-    arm's stages."""
-    assert overlay(profile_raw(PROFILES / f"{profile}.yaml"), SMOKE) == merge(
-        yaml.safe_load((ROOT / "params.yaml").read_text()), SMOKE)
+def test_the_default_profile_is_the_smoke_project(project):
+    """The smoke project (``SMOKE`` on params.yaml, reproduced once for the session) is the default
+    profile's smoke run: the same params once SMOKE is on top (both arms, each shortened: two step
+    iterations and one solution-level one)."""
+    default = profile_raw(PROFILES / "tiny-cpu.yaml")
+    assert default["srlm"]["iterations"] and default["srlm"]["eft"]  # both arms, from one M1
+    assert overlay(default, SMOKE) == merge(yaml.safe_load((ROOT / "params.yaml").read_text()), SMOKE)
     check_every_artifact(project)
 
 
