@@ -190,3 +190,19 @@ def key_paths(d: dict, prefix: str = "") -> set[str]:
         if isinstance(v, dict) and k not in ("iterations", "corruptions"):  # mappings of names, not keys
             out |= key_paths(v, f"{prefix}{k}.")
     return out
+
+
+def test_the_step_arm_alone_through_dvc_set_params(tmp_path):
+    """The comments of params.yaml's SRLM block let DVC's `-S '~srlm.iterations.s2' ...` empty the chain:
+    with a comment on the `iterations:` line itself, DVC's YAML writer leaves `{}` on a line of its own
+    (a file no parser reads). And `srlm.iterations={}` merges an empty mapping: a no-op, as the comment says."""
+    from dvc.utils.hydra import apply_overrides
+
+    path = tmp_path / "params.yaml"
+    path.write_text((ROOT / "params.yaml").read_text())
+    apply_overrides(path, ["srlm.iterations={}"])
+    assert yaml.safe_load(path.read_text()) == DEFAULT
+    apply_overrides(path, [f"~srlm.iterations.{name}" for name in DEFAULT["srlm"]["iterations"]] + ["srlm.eft=false"])
+    params = load_params(path)
+    assert params.srlm.iterations == {} and not params.srlm.eft
+    assert yaml.safe_load(path.read_text()) == overlay(DEFAULT, {"srlm": {"iterations": {}, "eft": False}})
