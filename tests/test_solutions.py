@@ -141,8 +141,14 @@ def test_srlm_params_are_checked(srlm, message):
         parse_params({**DEFAULT, "srlm": {**DEFAULT["srlm"], **srlm}})
 
 
-def test_default_is_off_and_the_arm_may_repeat_the_step_slices():
-    assert parse_params(DEFAULT).srlm.iterations == {}
+def test_default_runs_both_arms_on_the_same_slices_and_the_arm_may_repeat_them():
+    default = parse_params(DEFAULT)
+    assert [(k, it.parent) for k, it in default.srlm.iterations.items()] == [("s2", "m1"), ("s3", "s2"), ("s4", "s3")]
+    for s, m in (("s2", "m2"), ("s3", "m3"), ("s4", "m4")):
+        same = (default.iteration(s).first_problem, default.iteration(s).num_problems)
+        assert same == (default.iteration(m).first_problem, default.iteration(m).num_problems)
+    assert default.srlm.eft
+    assert parse_params({**DEFAULT, "srlm": {**DEFAULT["srlm"], "iterations": {}}}).srlm.iterations == {}
     on = parse_params({**DEFAULT, "srlm": {**DEFAULT["srlm"], "iterations": {
         "s2": {"parent": "m1", "first_problem": 0, "num_problems": 400},
         "s3": {"parent": "s2", "first_problem": 400, "num_problems": 400}}}})
