@@ -62,3 +62,42 @@ def test_judge_replay_pairs_differ_only_in_the_verdict(tiny_lm):
         assert pair["chosen"].endswith(right) and not pair["rejected"].endswith(right)
         assert pair["chosen"][:-5] == pair["rejected"][:-5] and pair["chosen_final"] and pair["rejected_final"]
     assert len(judge_replay_pairs(tokenizer, eft, 50, "compact", "explain", seed="0")) == len(eft)
+
+
+def test_fewer_pairs_than_min_pairs_copy_the_parent(tiny_lm, tmp_path):
+    """``dpo.min_pairs``: below it the stage trains nothing and M(parent) is the next model, byte for byte;
+    at it the stage trains (the policy's weights move)."""
+    import json
+
+    import yaml
+
+    from psrlm.modeling import load_model, save_model
+    from psrlm.params import parse_params
+    from schemas import PreferencePair
+    from schemas.table import write_parquet
+    from stages.dpo import main
+    from tests.conftest import ROOT
+
+    model, tokenizer = tiny_lm
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["paths"] |= {k: str(tmp_path / k) for k in ("models", "pairs", "metrics")}
+    raw["dpo"] |= {"max_steps": 1, "batch_size": 2, "min_pairs": 3}
+    params = parse_params(raw, source="test")
+    save_model(model, tokenizer, params.model_dir("m1"))
+    provenance = dict(chosen_wins=2, rejected_wins=0, round=0, n_distinct=2, model="m1", problem_id="p0")
+    rows = [x | provenance | {"position": i} for i, x in enumerate(pairs(tokenizer))]
+    write_parquet(params.pairs_file("m2"), PreferencePair, rows)  # 2 pairs < 3
+
+    main(params, "m2")
+    metrics = json.loads(params.metrics_file("train", "m2").read_text())
+    assert metrics == {"pairs": 2, "trained": False}
+    for f in params.model_dir("m1").iterdir():
+        assert (params.model_dir("m2") / f.name).read_bytes() == f.read_bytes()
+
+    write_parquet(params.pairs_file("m3"), PreferencePair, rows + rows[:1])  # 3 pairs: trains
+    raw["iterations"]["m3"]["parent"] = "m1"
+    params = parse_params(raw, source="test")
+    main(params, "m3")
+    assert json.loads(params.metrics_file("train", "m3").read_text())["trained"]
+    trained, _ = load_model(params.model_dir("m3"))
+    assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), trained.parameters()))
