@@ -46,7 +46,7 @@ def tokenizer_corpus(problems: list[Problem]) -> list[str]:
     rng = random.Random(0)
     texts = [pretraining_text(p, rng, 1.0) for p in problems]
     texts += ["\n".join(format_step(i + 1, s) for i, s in enumerate(p.steps)) for p in problems[:2000]]
-    for style in prompts.STYLES:
+    for style in ("paper", "compact"):  # compact-claims adds no words of its own: one tokenizer (and M0) for both
         texts += [prompts.reasoning_prompt("x", style), prompts.judge_prompt("x", ["Step 1: x"], "Step 2: a", "Step 2: b", style)]
     texts += [prompts.judge_target(toy.judge_explanation("1 + 1 = 2.", v == "A"), v) for v in "AB"]
     texts += [prompts.judge_target(toy.verify_explanation("First, she gets 1 more, so 1 + 1 = 2.", "1 + 1 = 2.",

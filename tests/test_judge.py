@@ -123,3 +123,20 @@ def test_judge_prompts_past_max_model_len_are_counted_never_sent(generator):
     assert rows[2].verdict is None and not rows[2].correct and rows[0].p_a is not None
     assert metrics["judge_too_long"] == 1 and metrics["judge_parse_failure_rate"] == 0.0
     assert metrics["judge_examples"] == 3
+
+
+def test_compact_claims_adds_what_each_step_claims_and_nothing_else():
+    """``compact-claims`` is ``compact`` plus one line, each candidate's claim as written (the last boxed
+    answer, else the last number): it shows what the steps say, not which one is right."""
+    from psrlm import toy
+    from psrlm.prompts import step_claim
+
+    right, boxed_off = "Step 2: Second, he gives away 3, so 8 - 3 = 5.", "Step 2: So 8 - 3 = 5. The answer is \\boxed{4}."
+    args = ("Leo has 3 pens. First, he gets 5 more. Second, he gives away 3.", ["Step 1: First, he gets 5 more, so 3 + 5 = 8."])
+    plain, claims = judge_prompt(*args, boxed_off, right, "compact"), judge_prompt(*args, boxed_off, right, "compact-claims")
+    assert claims == plain + "\n[Claims] A says 4. B says 5."
+    assert judge_prompt(*args, right, boxed_off, "compact-claims").endswith("[Claims] A says 5. B says 4.")
+    assert [step_claim(s) for s in (right, boxed_off, "Step 3: I am not sure.", "Step 1: 7 * 2 = 14. \\boxed{1/2}")] == \
+        ["5", "4", "nothing", "1/2"]
+    for body in ("First, he gets 5 more, so 3 + 5 = 8.", "So 8 - 3 = 5. The answer is \\boxed{4}."):
+        assert step_claim(f"Step 1: {body}") == str(toy.claim_of(body))  # the toy oracle reads the same number

@@ -8,6 +8,11 @@ MT-Bench). ``compact``: the same
 structure in fewer words, for tiny models whose compute is dominated by prompt tokens (the judge
 prompt falls from ~240 to ~130 tokens). Templates use ``$name`` placeholders (not braces, which LaTeX
 answers are full of). Stages that render a template list this folder as a dependency.
+``compact-claims``: ``compact`` with one more line after the two steps, what each claims, read off the
+text (``[Claims] A says 4. B says 11.``: the last ``\boxed{}``, else the last number; :func:`step_claim`).
+A tiny judge's weak link is copying each candidate's claim out of two near-identical blocks (measured:
+*Link by link* 1 in the README); with this line its explanation copies ``A says 4`` from one place that
+says so. It decides nothing: the judge still works the right step out and checks each claim against it.
 """
 
 from __future__ import annotations
@@ -27,7 +32,9 @@ VERDICT_PREFIX = "[["  # a direct judge reads P(A) vs P(B) right after this
 NO_STEPS = "(no steps yet)"
 
 
-STYLES = ("paper", "compact")
+STYLES = ("paper", "compact", "compact-claims")
+BOXED = re.compile(r"\\boxed\{([^{}]*)\}")
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 
 
 @cache
@@ -46,8 +53,19 @@ def judge_prompt(question: str, previous_steps: list[str], step_a: str, step_b: 
     prompts of every pair of one search step share a cacheable prefix."""
     steps = join_steps(previous_steps).rstrip("\n") or NO_STEPS
     return template(style, "judge").substitute(
-        question=question.strip(), steps=steps, step_a=step_a.strip(), step_b=step_b.strip()
+        question=question.strip(), steps=steps, step_a=step_a.strip(), step_b=step_b.strip(),
+        claim_a=step_claim(step_a), claim_b=step_claim(step_b),  # used by compact-claims only
     )
+
+
+def step_claim(step: str) -> str:
+    """What a step claims, as written: its last ``\\boxed{}``, else its last number, else ``nothing``
+    (``Step 2: ..., so 8 - 3 = 5. The answer is \\boxed{4}.`` claims 4; ``Step 1: ..., 3 + 5 = 8.`` claims 8)."""
+    boxed = BOXED.findall(step)
+    if boxed:
+        return boxed[-1].strip()
+    numbers = NUMBER.findall(step.split(":", 1)[-1] if step.startswith("Step ") else step)
+    return numbers[-1] if numbers else "nothing"
 
 
 def solution_rubric_prompt(question: str, solution: str, style: str) -> str:
