@@ -365,7 +365,7 @@ class Evaluate(Strict):
 
 
 class Prompts(Strict):
-    style: Literal["paper", "compact", "compact-claims"] = "compact"  # a folder of templates in psrlm/prompts
+    style: Literal["paper", "compact", "compact-claims"] = "compact-claims"  # a folder of templates in psrlm/prompts
 
 
 class Launch(Strict):
