@@ -26,8 +26,9 @@ import re
 import shutil
 from pathlib import Path
 
-from benchmarks.validate import greedy_texts, is_right
+from benchmarks.validate import is_right
 from psrlm import toy
+from psrlm.greedy import greedy_texts
 from psrlm.params import load_params
 from psrlm.sets import build_eft
 from psrlm.prompts import chat_prompt, reasoning_prompt

@@ -14,29 +14,17 @@ from __future__ import annotations
 import argparse
 import os
 
-from psrlm.generation import Sampling, open_generator
+from psrlm.greedy import greedy_accuracy
+from psrlm.generation import open_generator
 from psrlm.grader import is_correct
 from psrlm.params import load_params
-from psrlm.prompts import chat_prompt, reasoning_prompt
 from schemas import Problem
 from schemas.table import read_jsonl
-
-
-def greedy_texts(generator, problems: list[Problem], style: str, max_tokens: int) -> list[str]:
-    """One greedy solution per problem."""
-    prompts = [chat_prompt(generator.tokenizer, reasoning_prompt(p.problem, style)) for p in problems]
-    outputs = generator.generate(prompts, Sampling(n=1, temperature=0.0, max_tokens=max_tokens), desc="greedy")
-    return [out[0].text for out in outputs]
 
 
 def is_right(text: str, problem: Problem, fallback: str) -> bool:
     """The pipeline's grading rule: the last ``\\boxed{}``, else ``grading.fallback``."""
     return is_correct(text, problem.answer, fallback)
-
-
-def greedy_accuracy(generator, problems: list[Problem], style: str, max_tokens: int, fallback: str) -> float:
-    texts = greedy_texts(generator, problems, style, max_tokens)
-    return sum(is_right(text, p, fallback) for text, p in zip(texts, problems)) / len(problems)
 
 
 def main() -> None:

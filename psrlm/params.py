@@ -186,6 +186,13 @@ class SFT(Train):
     logging_steps: LoggingSteps = 50
 
 
+class Gate(Strict):
+    """Search problems no iteration searches, for ``dpo.gate``: [first_problem, first_problem + num_problems)."""
+
+    first_problem: int = Field(ge=0)
+    num_problems: int = Field(ge=1)
+
+
 class DPO(Train):
     """Step-wise DPO of M(parent) on its pairs, M(parent) as the reference."""
 
@@ -199,6 +206,10 @@ class DPO(Train):
     # fewer pairs than this: M(parent) is copied unchanged (``trained: false``); 1: train on any (the paper's).
     # Not the paper's recipe: on this CPU 2 and 3 oracle-right pairs cost 10 and 7 points of greedy accuracy
     min_pairs: int = Field(100, ge=1)
+    # M(iteration) is kept only if its greedy accuracy on these search problems beats M(parent)'s; else
+    # M(parent) is copied (``gate.kept: parent``). null: always kept (the paper's). Not the paper's recipe: a
+    # rollback rule, checkpoint selection on labelled problems no iteration searches (never the test split)
+    gate: Gate | None = Gate(first_problem=1200, num_problems=300)
 
 
 Corruption = Literal["wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_event", "wrong_operand",
@@ -448,6 +459,16 @@ class Params(Strict):
                 f"iterations.{last}: needs search problems up to {end}, but problems.splits.search "
                 f"is {self.problems.splits.search}"
             )
+        if (gate := self.dpo.gate) is not None:
+            end = gate.first_problem + gate.num_problems
+            if end > self.problems.splits.search:
+                raise ValueError(f"dpo.gate: needs search problems up to {end}, but problems.splits.search is "
+                                 f"{self.problems.splits.search}")
+            for n, it in (self.iterations | self.srlm.iterations).items():
+                if it.first_problem < end and gate.first_problem < it.first_problem + it.num_problems:
+                    raise ValueError(f"dpo.gate: problems [{gate.first_problem}, {end}) overlap those {n} searches "
+                                     f"([{it.first_problem}, {it.first_problem + it.num_problems})); the gate "
+                                     "takes problems no iteration searches")
         unknown = [m for m in self.evaluate.models if m not in names]
         if unknown:
             raise ValueError(f"evaluate.models: unknown model(s) {unknown}; known: {sorted(names)}")

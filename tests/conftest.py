@@ -41,7 +41,7 @@ SMOKE = {
     "judge": {"max_tokens": 16},
     "iterations": {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 8},
                    "m3": {"parent": "m2", "first_problem": 8, "num_problems": 8}},
-    "dpo": {"max_steps": 2, "batch_size": 4, "min_pairs": 1},
+    "dpo": {"max_steps": 2, "batch_size": 4, "min_pairs": 1, "gate": {"first_problem": 16, "num_problems": 8}},
     "evaluate": {"models": ["m0", "m1", "m2", "m3"], "max_gen_tokens": 24, "search_models": ["m3"], "search_limit": 6},
     # the SRLM arm, one iteration on M2's slice (its rollout, pairs, DPO and evaluation), with its EFT in M1's SFT
     "srlm": {"iterations": {"s2": {"parent": "m1", "first_problem": 0, "num_problems": 8}}, "width": 3,

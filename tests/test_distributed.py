@@ -187,7 +187,7 @@ def test_dpo_stage_under_accelerate_zero3(tiny_lm, tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["paths"] |= {"models": str(models), "pairs": str(tmp_path / "pairs"), "metrics": str(tmp_path / "metrics")}
     params["dpo"] |= {"max_steps": 2, "batch_size": 2, "logging_steps": 1, "save_steps": 0, "min_pairs": 1,
-                      "deepspeed": "configs/deepspeed/zero3.json"}
+                      "gate": None, "deepspeed": "configs/deepspeed/zero3.json"}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     (tmp_path / "configs").symlink_to(ROOT / "configs")
 

@@ -61,6 +61,21 @@ def test_overlapping_problem_ranges():
     assert "overlapping" in bad(lambda r: r["iterations"]["m3"].update(first_problem=0))
 
 
+def test_the_gate_takes_problems_no_iteration_searches():
+    msg = bad(lambda r: r["dpo"].update(gate={"first_problem": 1000, "num_problems": 300}))
+    assert "dpo.gate" in msg and "m4" in msg
+    msg = bad(lambda r: r["dpo"].update(gate={"first_problem": 1200, "num_problems": 301}))
+    assert "dpo.gate" in msg and "problems.splits.search" in msg
+
+    def srlm_overlaps(r):
+        r["srlm"]["iterations"]["s4"]["num_problems"] = 500
+        r["problems"]["splits"]["search"] = 1600
+    assert "s4" in bad(srlm_overlaps)
+    raw = copy.deepcopy(DEFAULT)
+    raw["dpo"]["gate"] = None  # the paper's: no gate
+    assert parse_params(raw).dpo.gate is None
+
+
 def test_wrong_type():
     assert "search.max_steps" in bad(lambda r: r["search"].update(max_steps="many"))
 
@@ -187,7 +202,8 @@ def key_paths(d: dict, prefix: str = "") -> set[str]:
     out = set()
     for k, v in d.items():
         out.add(prefix + k)
-        if isinstance(v, dict) and k not in ("iterations", "corruptions"):  # mappings of names, not keys
+        # mappings of names, not keys; dpo.gate: a value (a slice, or null in the real profiles)
+        if isinstance(v, dict) and k not in ("iterations", "corruptions", "gate"):
             out |= key_paths(v, f"{prefix}{k}.")
     return out
 

@@ -81,7 +81,7 @@ def test_fewer_pairs_than_min_pairs_copy_the_parent(tiny_lm, tmp_path):
     model, tokenizer = tiny_lm
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["paths"] |= {k: str(tmp_path / k) for k in ("models", "pairs", "metrics")}
-    raw["dpo"] |= {"max_steps": 1, "batch_size": 2, "min_pairs": 3}
+    raw["dpo"] |= {"max_steps": 1, "batch_size": 2, "min_pairs": 3, "gate": None}
     params = parse_params(raw, source="test")
     save_model(model, tokenizer, params.model_dir("m1"))
     provenance = dict(chosen_wins=2, rejected_wins=0, round=0, n_distinct=2, model="m1", problem_id="p0")
@@ -101,3 +101,45 @@ def test_fewer_pairs_than_min_pairs_copy_the_parent(tiny_lm, tmp_path):
     assert json.loads(params.metrics_file("train", "m3").read_text())["trained"]
     trained, _ = load_model(params.model_dir("m3"))
     assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), trained.parameters()))
+
+
+def test_the_gate_keeps_the_trained_model_only_if_it_beats_its_parent(tiny_lm, tmp_path):
+    """``dpo.gate``: both models decode the gate's problems greedily; an untrained model answers none of
+    them, and the trained one (a step on two pairs) none either: a tie keeps the parent, byte for byte, and
+    the metrics say so."""
+    import json
+
+    import yaml
+
+    from psrlm.modeling import save_model
+    from psrlm.params import ToyProblems, parse_params
+    from psrlm.toy import generate_splits
+    from schemas import PreferencePair, Problem
+    from schemas.table import write_jsonl, write_parquet
+    from stages.dpo import keeps_trained, main
+    from tests.conftest import ROOT
+
+    assert keeps_trained(0.50, 0.51) and not keeps_trained(0.50, 0.50) and not keeps_trained(0.50, 0.49)
+    model, tokenizer = tiny_lm
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["paths"] |= {k: str(tmp_path / k) for k in ("problems", "models", "pairs", "metrics")}
+    raw["problems"]["splits"] |= {"search": 12}
+    raw["iterations"] = {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 8}}
+    raw["srlm"]["iterations"] = {}
+    raw["evaluate"] |= {"models": ["m0", "m1", "m2"], "search_models": ["m2"], "max_gen_tokens": 8}
+    raw["generation"] |= {"backend": "hf"}
+    raw["dpo"] |= {"max_steps": 1, "batch_size": 2, "min_pairs": 1, "gate": {"first_problem": 8, "num_problems": 4}}
+    params = parse_params(raw, source="test")
+    problems = generate_splits(ToyProblems(), {"search": 12}, seed=0)["search"]
+    write_jsonl(params.problems_file("search"), Problem, problems)
+    save_model(model, tokenizer, params.model_dir("m1"))
+    provenance = dict(chosen_wins=2, rejected_wins=0, round=0, n_distinct=2, model="m1", problem_id="p0")
+    write_parquet(params.pairs_file("m2"), PreferencePair,
+                  [x | provenance | {"position": i} for i, x in enumerate(pairs(tokenizer))])
+
+    main(params, "m2")
+    metrics = json.loads(params.metrics_file("train", "m2").read_text())
+    assert metrics["trained"] and metrics["gate"] == {"problems": 4, "parent_accuracy": 0.0, "trained_accuracy": 0.0,
+                                                      "kept": "parent"}
+    for f in params.model_dir("m1").iterdir():
+        assert (params.model_dir("m2") / f.name).read_bytes() == f.read_bytes()
