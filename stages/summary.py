@@ -29,17 +29,36 @@ def _f(x: float | None) -> str:
     return "-" if x is None else f"{x:.3f}"
 
 
+def dpo_outcome(train: dict) -> tuple[dict, str]:
+    """What the DPO stage made of an iteration (its train metrics): ``trained``, ``copied`` (fewer pairs than
+    ``dpo.min_pairs``) or ``parent`` (``dpo.gate``: the trained model did not beat its parent), the gate's two
+    validation accuracies, and the summary's cell for it."""
+    if not train.get("trained", True):
+        return {"dpo": "copied"}, f"copied ({train['pairs']} pairs < dpo.min_pairs)"
+    gate = train.get("gate")
+    if gate is None:
+        return {"dpo": "trained"}, "trained"
+    row = {"dpo": gate["kept"], "gate_parent_accuracy": gate["parent_accuracy"],
+           "gate_trained_accuracy": gate["trained_accuracy"]}
+    return row, f"{gate['kept']} kept ({gate['trained_accuracy']:.3f} vs parent {gate['parent_accuracy']:.3f})"
+
+
 def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics],
-              searched: dict[str, SearchEvalMetrics], tasks: list[str]) -> tuple[dict, str]:
+              searched: dict[str, SearchEvalMetrics], tasks: list[str],
+              trained: dict[str, dict] | None = None) -> tuple[dict, str]:
     """summary.json (per model) and summary.md; ``tasks``: the order of the per-task columns
-    (``evaluate.tasks``; metrics files keep their keys sorted)."""
+    (``evaluate.tasks``; metrics files keep their keys sorted); ``trained``: the train metrics of the DPO
+    stages, per model."""
+    trained = trained or {}
     summary: dict[str, dict] = {}
     lines = ["| model | accuracy | test-time search (greedy on the same) | judge accuracy | judge parse failures | "
-             "steps/solution | pairs | oracle-correct pairs | judge accuracy in the wild | tie rate | "
-             "parse failures (search) | flip rate (search) | too long (search) |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "steps/solution | DPO (dpo.gate: validation accuracy) | pairs | oracle-correct pairs | "
+             "judge accuracy in the wild | tie rate | parse failures (search) | flip rate (search) | too long (search) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, e in evals.items():
         row = {"accuracy": e.accuracy, "judge_accuracy": e.judge_accuracy, "mean_steps": e.mean_steps}
+        outcome, dpo_cell = dpo_outcome(trained[name]) if name in trained else ({}, "-")
+        row |= outcome
         t = searched.get(name)
         if t is not None:
             row["search_accuracy"] = t.search_accuracy
@@ -57,12 +76,14 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
         search = (f"{r.pairs} | {_f(r.pair_correct_rate)} | {_f(r.judge_accuracy_wild)} | {r.tie_rate:.3f} | "
                   f"{r.parse_failure_rate:.3f} | {r.flip_rate:.3f} | {r.too_long}" if r else "- | - | - | - | - | - | -")
         lines.append(f"| {name} | {e.accuracy:.3f} | {tts} | {e.judge_accuracy:.3f} | {e.judge_parse_failure_rate:.3f} | "
-                     f"{e.mean_steps:.2f} | {search} |")
+                     f"{e.mean_steps:.2f} | {dpo_cell} | {search} |")
     note = ("\nSearch columns belong to the rollout whose pairs trained the model "
             "(M2's are M1's own search and judgments). Oracle columns (toy world): the share of pairs whose "
             "chosen step is right and rejected wrong, and the judge's accuracy on the search's own comparisons "
             "of a right and a wrong step. Too long: paths ended because their next prompt would not fit "
-            "generation.vllm.max_model_len.\n")
+            "generation.vllm.max_model_len. DPO: the model is its parent, copied, below dpo.min_pairs; with "
+            "dpo.gate, the trained model's greedy accuracy on the gate's search problems beside its parent's, "
+            "and which of the two became the model.\n")
     return summary, "\n".join(lines) + "\n" + note + search_table(searched, tasks)
 
 
@@ -119,11 +140,15 @@ def main(params: Params) -> None:
     rollouts = {i: _read(params.metrics_file("rollout", i), RolloutMetrics) for i in params.iterations}
     searched = {m: _read(params.metrics_file("eval", f"{m}-search"), SearchEvalMetrics)
                 for m in params.evaluate.search_models}
-    summary, table = summarize(evals, rollouts, searched, params.evaluate.tasks)
+    trained = {m: json.loads(params.metrics_file("train", m).read_text(encoding="utf-8"))
+               for m in [*params.iterations, *params.srlm.iterations]}
+    summary, table = summarize(evals, rollouts, searched, params.evaluate.tasks, trained)
     arm = params.srlm.iterations
     if arm:
         summary |= solution_rows({m: _read(params.metrics_file("eval", m), EvalMetrics) for m in arm},
                                  {m: _read(params.metrics_file("rollout", m), SolutionRolloutMetrics) for m in arm})
+        for m in arm:
+            summary[m] |= dpo_outcome(trained[m])[0]
 
         def span(it):
             return f"{it.first_problem}-{it.first_problem + it.num_problems}"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from psrlm.report import arm_table, task_table
 from schemas import AnswerEvalRow, EvalMetrics, SearchEvalMetrics, TaskSearchMetrics
 from schemas.table import write_jsonl
-from stages.summary import summarize
+from stages.summary import dpo_outcome, summarize
 
 TASKS = ["gsm8k", "aime24"]
 
@@ -34,6 +34,24 @@ def test_the_summary_has_table_5_per_task():
     assert "| model | decoding | gsm8k (n=100) | aime24 (n=30) | avg |" in lines  # evaluate.tasks' order
     assert "| m1 | greedy | 0.600 | 0.100 | 0.350 |" in lines and "| m1 | search | 0.700 | 0.200 | 0.450 |" in lines
     assert "| m0 | greedy" not in md  # not searched
+
+
+def test_the_summary_says_what_each_dpo_stage_kept():
+    """Trained, copied below ``dpo.min_pairs``, or the parent kept by ``dpo.gate``: in summary.json and the table."""
+    evals = {m: evaluation({"gsm8k": 0.5, "aime24": 0.5}, {"gsm8k": 3.0, "aime24": 3.0}, {"gsm8k": 9.0, "aime24": 9.0})
+             for m in ("m1", "m2", "m3", "m4")}
+    trained = {"m2": {"pairs": 200, "trained": True, "steps": 5},
+               "m3": {"pairs": 90, "trained": False},
+               "m4": {"pairs": 300, "trained": True, "gate": {"problems": 300, "parent_accuracy": 0.9,
+                                                              "trained_accuracy": 0.8, "kept": "parent"}}}
+    summary, md = summarize(evals, {}, {}, TASKS, trained)
+    assert summary["m2"]["dpo"] == "trained" and summary["m3"]["dpo"] == "copied" and "dpo" not in summary["m1"]
+    assert summary["m4"]["dpo"] == "parent"
+    assert summary["m4"]["gate_parent_accuracy"] == 0.9 and summary["m4"]["gate_trained_accuracy"] == 0.8
+    assert "copied (90 pairs < dpo.min_pairs)" in md and "parent kept (0.800 vs parent 0.900)" in md
+    assert dpo_outcome({"pairs": 300, "trained": True, "gate": {"problems": 300, "parent_accuracy": 0.5,
+                                                                "trained_accuracy": 0.6, "kept": "trained"}})[0]["dpo"] \
+        == "trained"
 
 
 def test_the_report_has_steps_and_step_length_per_model_and_task(tmp_path):
