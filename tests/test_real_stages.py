@@ -29,6 +29,7 @@ REAL = {
     "sets": {"ift_problems": 20, "eft_train_problems": 20, "eft_test_problems": 10},
     "iterations": {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 5}},
     "srlm": {"iterations": {}, "eft": False},  # the step arm alone, as the real profiles ship
+    "dpo": {"gate": None},  # keep every model (the paper's), as the real profiles ship
     "evaluate": {"models": ["m0"], "backend": "hf", "max_gen_tokens": 8, "limit": 3, "tasks": ["gsm8k", "math500"],
                  "m0_judge_shots": 3,
                  "search_models": []},

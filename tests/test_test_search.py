@@ -50,6 +50,7 @@ def project(tmp_path, tiny_lm, **changes) -> object:
         "grading": {"fallback": "none"},
         "iterations": {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 5}},
         "srlm": {"iterations": {}, "eft": False},  # the step arm alone
+        "dpo": {"gate": None},  # keep every model (the paper's), as the real profiles ship
         "evaluate": {"models": ["m0", "m1"], "search_models": ["m1"], "tasks": ["math_full", "gsm8k"], "limit": 3,
                      "search_limit": 2},
     })
