@@ -1,5 +1,6 @@
 """What every stage does before its own work: logging, offline defaults, params validation; after it: its
-wall time, and with ``PSRLM_TRACE=<file>`` what it read and wrote (``psrlm/trace.py``)."""
+wall time, with ``PSRLM_TRACE=<file>`` what it read and wrote (``psrlm/trace.py``), and under a
+multi-process launch an orderly end of the process group."""
 
 from __future__ import annotations
 
@@ -42,6 +43,22 @@ def run_stage(work: Callable[..., None]) -> None:
             write_json(timing, {"seconds": round(time.time() - started, 1)})
             if trace:  # DVC names the stage it runs (rollout@m2)
                 trace.save(os.environ[TRACE], os.environ.get("DVC_STAGE") or " ".join([module, *sys.argv[1:]]))
+        leave_process_group()
     except (ParamsError, ArtifactError, FileNotFoundError) as err:
         log.error("%s", err)
         sys.exit(2)
+
+
+def leave_process_group() -> None:
+    """Under ``accelerate launch`` (a training stage on several processes), wait until every process is
+    done, the main one's writes included, then take the process group down in each one before the
+    interpreter exits. Left to interpreter teardown, the processes leave at different moments and one
+    can die on its peer's closed connection (SIGABRT in rank 1 after the model was written, once in
+    CI: the launcher then fails the stage). Nothing to do in a single process or before torch is loaded."""
+    torch = sys.modules.get("torch")
+    if int(os.environ.get("WORLD_SIZE", "1")) < 2 or torch is None:  # (vLLM's own in-process group: left to it)
+        return
+    if not torch.distributed.is_available() or not torch.distributed.is_initialized():
+        return
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
