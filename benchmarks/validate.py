@@ -6,7 +6,11 @@ Settings (DPO learning rate, beta, the NLL term, search width and temperature) a
 problems of the search split that no iteration searches (``--first``/``--count``; the default params
 search problems 0..1199), never on the test split that the pipeline reports. Greedy decoding with
 the pipeline's generation backend and grader (last ``\\boxed{}``, ``grading.fallback``). Prints one
-line per model.
+line per model. ``--judge``: also the model's judge accuracy (and flip rate) on EFT comparisons built
+from the same problems (toy world: ``sets.corruptions``, ``sets.explanation``), the judge link beside
+the reasoning one:
+
+    python -m benchmarks.validate data/models/m1 --judge
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ def main() -> None:
     ap.add_argument("--first", type=int, default=1200)
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--backend", default="vllm")
+    ap.add_argument("--judge", action="store_true", help="also judge accuracy on EFT built from these problems")
     args = ap.parse_args()
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     params = load_params()
@@ -44,10 +49,24 @@ def main() -> None:
         generator = open_generator(model, params.generation, seed=params.seed, backend=args.backend)
         acc = greedy_accuracy(generator, problems, params.prompts.style, params.evaluate.max_gen_tokens,
                               params.grading.fallback)
+        judged = judge_metrics(generator, problems, params) if args.judge else None
         generator.close()
         se = (acc * (1 - acc) / max(len(problems) - 1, 1)) ** 0.5
-        print(f"{model}: greedy accuracy {acc:.3f} ± {se:.3f} on {args.split}[{args.first}:{args.first + len(problems)}]",
-              flush=True)
+        line = f"{model}: greedy accuracy {acc:.3f} ± {se:.3f} on {args.split}[{args.first}:{args.first + len(problems)}]"
+        if judged:
+            line += (f"; judge accuracy {judged['judge_accuracy']:.3f} (flip rate {judged['judge_flip_rate']:.3f}, "
+                     f"parse failures {judged['judge_parse_failure_rate']:.3f}) on {judged['judge_examples']} comparisons")
+        print(line, flush=True)
+
+
+def judge_metrics(generator, problems: list[Problem], params) -> dict:
+    """Judge accuracy on EFT comparisons of the toy world built from ``problems`` (both orders)."""
+    from psrlm.evaluation import judge_accuracy
+    from psrlm.sets import build_eft
+
+    records = build_eft(problems, params.sets.corruptions, params.seed + 2, params.problems.toy, params.sets.explanation)
+    _, metrics = judge_accuracy(generator, records, params.prompts.style, params.judge)
+    return metrics
 
 
 if __name__ == "__main__":
