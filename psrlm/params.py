@@ -233,6 +233,11 @@ class Sets(Strict):
     # toy judge explanation: verify (check each candidate's claim against the recomputed equation; the
     # verdict follows from the checks) | equation (one sentence on A's equation, the older form)
     explanation: Literal["verify", "equation"] = "verify"
+    # toy only: IFT keeps the problems (of the first ift_problems) whose every event is one of these
+    # operations; EFT, search and test keep the whole world. null: every operation (IFT covers the task).
+    # With [add, sub] the judge is taught to check "multiplies them by" steps that M1 never saw worked out
+    # in the step format: a reasoner with room, a judge that can check what it cannot yet do (README)
+    ift_operations: list[Literal["add", "sub", "mul"]] | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def positive_weights(self):
@@ -477,6 +482,8 @@ class Params(Strict):
             raise ValueError(f"evaluate.search_models: {unknown} not in evaluate.models {self.evaluate.models}")
         real = self.problems.source == "real"
         splits, sets = self.problems.splits, self.sets
+        if real and sets.ift_operations is not None:
+            raise ValueError("sets.ift_operations: toy world only (problems.source: toy); null for real data")
         if sets.ift_problems > splits.sft or (not real and sets.eft_train_problems > splits.sft):
             raise ValueError("sets: ift_problems and eft_train_problems must not exceed problems.splits.sft")
         if not real and splits.eft:

@@ -24,9 +24,23 @@ def step_texts(steps: list[str]) -> list[str]:
     return [format_step(i + 1, s) for i, s in enumerate(steps)]
 
 
-def build_ift(problems: list[Problem]) -> list[IFTRecord]:
-    """One IFT record per problem: its reference steps as "Step n:" steps."""
+def build_ift(problems: list[Problem], operations: list[str] | None = None) -> list[IFTRecord]:
+    """One IFT record per problem: its reference steps as "Step n:" steps. ``operations`` (toy): keep only
+    the problems whose every step's equation is one of them (``sets.ift_operations``)."""
+    if operations is not None:
+        problems = [p for p in problems if toy_operations(p.steps) <= set(operations)]
     return [IFTRecord(id=f"ift-{p.id}", problem_id=p.id, problem=p.problem, steps=step_texts(p.steps)) for p in problems]
+
+
+def toy_operations(steps: list[str]) -> set[str]:
+    """The operations of a toy problem's reference steps; a step without an equation fails loudly."""
+    kinds = set()
+    for step in steps:
+        parsed = toy.parse_equation(step)
+        if parsed is None:
+            raise ValueError(f"sets.ift_operations: a toy step without an equation: {step!r}")
+        kinds.add(parsed[1])
+    return kinds
 
 
 def both_orders(problem_id: str, problem: str, previous: list[str], right: str, wrong: str, pair_id: str,

@@ -76,6 +76,14 @@ def test_the_gate_takes_problems_no_iteration_searches():
     assert parse_params(raw).dpo.gate is None
 
 
+def test_ift_operations_are_toy_only():
+    def real(r):
+        r["problems"]["source"] = "real"
+        r["sets"]["ift_operations"] = ["add"]
+    assert "ift_operations" in bad(real)
+    assert "sets.ift_operations" in bad(lambda r: r["sets"].update(ift_operations=["div"]))
+
+
 def test_wrong_type():
     assert "search.max_steps" in bad(lambda r: r["search"].update(max_steps="many"))
 

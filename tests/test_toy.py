@@ -24,6 +24,20 @@ def test_reference_steps_compute_the_answer():
     assert not {p["problem"] for p in splits["a"]} & {p["problem"] for p in splits["b"]}
 
 
+def test_ift_can_leave_out_an_operation_that_eft_keeps():
+    rows = generate_splits(CFG, {"sft": 200}, seed=5)["sft"]
+    problems = [Problem(**r) for r in rows]
+    ops = {p.id: {parse_equation(b)[1] for b in p.steps} for p in problems}
+    ift = build_ift(problems, ["add", "sub"])
+    kept = {r.problem_id for r in ift}
+    assert kept == {i for i, kinds in ops.items() if "mul" not in kinds}
+    assert 0 < len(kept) < len(problems)
+    assert all(" * " not in step for r in ift for step in r.steps)
+    assert len(build_ift(problems)) == len(problems)
+    eft = build_eft(problems, ["wrong_arithmetic"], 0, CFG)
+    assert any(" * " in r.step_a + r.step_b for r in eft)  # the judge still sees the left-out operation
+
+
 def test_generation_is_seeded():
     assert generate_splits(CFG, {"a": 5}, seed=7) == generate_splits(CFG, {"a": 5}, seed=7)
 
