@@ -238,6 +238,9 @@ class Sets(Strict):
     # With [add, sub] the judge is taught to check "multiplies them by" steps that M1 never saw worked out
     # in the step format: a reasoner with room, a judge that can check what it cannot yet do (README)
     ift_operations: list[Literal["add", "sub", "mul"]] | None = Field(None, min_length=1)
+    # toy only, with ift_operations: IFT also keeps the first n of the problems it leaves out (a few worked
+    # examples of the left-out operation: a reasoner that has seen it, not yet one that does it reliably)
+    ift_other_problems: int = Field(0, ge=0)
 
     @model_validator(mode="after")
     def positive_weights(self):
@@ -484,6 +487,8 @@ class Params(Strict):
         splits, sets = self.problems.splits, self.sets
         if real and sets.ift_operations is not None:
             raise ValueError("sets.ift_operations: toy world only (problems.source: toy); null for real data")
+        if sets.ift_other_problems and sets.ift_operations is None:
+            raise ValueError("sets.ift_other_problems: only with sets.ift_operations (null keeps every problem)")
         if sets.ift_problems > splits.sft or (not real and sets.eft_train_problems > splits.sft):
             raise ValueError("sets: ift_problems and eft_train_problems must not exceed problems.splits.sft")
         if not real and splits.eft:

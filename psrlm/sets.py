@@ -24,11 +24,15 @@ def step_texts(steps: list[str]) -> list[str]:
     return [format_step(i + 1, s) for i, s in enumerate(steps)]
 
 
-def build_ift(problems: list[Problem], operations: list[str] | None = None) -> list[IFTRecord]:
+def build_ift(problems: list[Problem], operations: list[str] | None = None, others: int = 0) -> list[IFTRecord]:
     """One IFT record per problem: its reference steps as "Step n:" steps. ``operations`` (toy): keep only
-    the problems whose every step's equation is one of them (``sets.ift_operations``)."""
+    the problems whose every step's equation is one of them (``sets.ift_operations``), and the first
+    ``others`` of the rest (``sets.ift_other_problems``), in the split's order."""
     if operations is not None:
-        problems = [p for p in problems if toy_operations(p.steps) <= set(operations)]
+        inside = [toy_operations(p.steps) <= set(operations) for p in problems]
+        outside = {i for i, ok in enumerate(inside) if not ok}
+        kept_outside = set(sorted(outside)[:others])
+        problems = [p for i, p in enumerate(problems) if inside[i] or i in kept_outside]
     return [IFTRecord(id=f"ift-{p.id}", problem_id=p.id, problem=p.problem, steps=step_texts(p.steps)) for p in problems]
 
 

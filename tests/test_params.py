@@ -82,6 +82,8 @@ def test_ift_operations_are_toy_only():
         r["sets"]["ift_operations"] = ["add"]
     assert "ift_operations" in bad(real)
     assert "sets.ift_operations" in bad(lambda r: r["sets"].update(ift_operations=["div"]))
+    assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_other_problems=5))
+    assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_operations=["add"], ift_other_problems=-1))
 
 
 def test_wrong_type():

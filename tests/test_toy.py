@@ -34,6 +34,10 @@ def test_ift_can_leave_out_an_operation_that_eft_keeps():
     assert 0 < len(kept) < len(problems)
     assert all(" * " not in step for r in ift for step in r.steps)
     assert len(build_ift(problems)) == len(problems)
+    with_three = build_ift(problems, ["add", "sub"], others=3)
+    left_out = [p.id for p in problems if p.id not in kept]
+    assert {r.problem_id for r in with_three} == kept | set(left_out[:3])
+    assert [r.problem_id for r in with_three] == [p.id for p in problems if p.id in kept | set(left_out[:3])]
     eft = build_eft(problems, ["wrong_arithmetic"], 0, CFG)
     assert any(" * " in r.step_a + r.step_b for r in eft)  # the judge still sees the left-out operation
 
