@@ -30,9 +30,8 @@ def build_ift(problems: list[Problem], operations: list[str] | None = None, othe
     ``others`` of the rest (``sets.ift_other_problems``), in the split's order."""
     if operations is not None:
         inside = [toy_operations(p.steps) <= set(operations) for p in problems]
-        outside = {i for i, ok in enumerate(inside) if not ok}
-        kept_outside = set(sorted(outside)[:others])
-        problems = [p for i, p in enumerate(problems) if inside[i] or i in kept_outside]
+        others_kept = set([i for i, ok in enumerate(inside) if not ok][:others])
+        problems = [p for i, p in enumerate(problems) if inside[i] or i in others_kept]
     return [IFTRecord(id=f"ift-{p.id}", problem_id=p.id, problem=p.problem, steps=step_texts(p.steps)) for p in problems]
 
 
