@@ -42,6 +42,18 @@ def test_ift_can_leave_out_an_operation_that_eft_keeps():
     assert any(" * " in r.step_a + r.step_b for r in eft)  # the judge still sees the left-out operation
 
 
+def test_validation_splits_accuracy_by_the_operations_of_each_problem():
+    from benchmarks.validate import by_operations
+
+    problems = [Problem(**r) for r in generate_splits(CFG, {"a": 60}, seed=5)["a"]]
+    has_mul = [any(" * " in step for step in p.steps) for p in problems]
+    line = by_operations(problems, [not m for m in has_mul])  # right exactly where no step multiplies
+    groups = dict((part.split()[0], part.split()[1]) for part in line.split(", "))
+    assert groups and all(("mul" in key) == (acc == "0.000") for key, acc in groups.items())
+    assert any("mul" in key for key in groups) and any("mul" not in key for key in groups)
+    assert sum(int(part.split("n=")[1].rstrip(")")) for part in line.split(", ")) == len(problems)
+
+
 def test_generation_is_seeded():
     assert generate_splits(CFG, {"a": 5}, seed=7) == generate_splits(CFG, {"a": 5}, seed=7)
 
