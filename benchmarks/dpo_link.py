@@ -99,6 +99,7 @@ def main() -> None:
     ap.add_argument("--rpo-alpha", type=float, default=None, help="NLL weight; 0: plain DPO")
     ap.add_argument("--loss", default=None, help="TRL loss types, comma-separated (e.g. sigmoid,sft | sft | ipo,sft)")
     ap.add_argument("--judge-replay", type=int, default=None, help="EFT train records added as judge pairs")
+    ap.add_argument("--nll-prefix", action="store_true", help="dpo.nll_prefix: the NLL term also on the earlier steps")
     ap.add_argument("--first", type=int, default=1200)
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--out", default="/tmp/psrlm-dpo-link")
@@ -116,6 +117,8 @@ def main() -> None:
                                 "judge_replay": args.judge_replay}.items() if v is not None}
     if args.rpo_alpha is not None:
         update["rpo_alpha"] = args.rpo_alpha or None
+    if args.nll_prefix:
+        update["nll_prefix"] = True
     cfg = params.dpo.model_copy(update=update | {"save_steps": 0})
     pairs = [p.model_dump() for p in read_parquet(pairs_file, PreferencePair)]
     problems = read_jsonl(params.problems_file("search"), Problem)[args.first : args.first + args.count]
@@ -135,7 +138,7 @@ def main() -> None:
     summary = step_dpo(model, reference, tokenizer, pairs, cfg, work, params.seed, args=config, save_to=out)
     shutil.rmtree(work, ignore_errors=True)
     print(f"trained {len(pairs)} pairs, {summary['steps']} steps, "
-          f"{cfg.model_dump(include={'learning_rate', 'epochs', 'beta', 'rpo_alpha', 'judge_replay'})}"
+          f"{cfg.model_dump(include={'learning_rate', 'epochs', 'beta', 'rpo_alpha', 'judge_replay', 'nll_prefix'})}"
           + (f", reward accuracy {summary['final_reward_accuracy']:.2f} margin {summary['final_reward_margin']:.3f}"
              if "final_reward_accuracy" in summary else ""))
 

@@ -203,6 +203,10 @@ class DPO(Train):
     # EFT train records added as judge pairs (right verdict over wrong) per iteration; 0: the paper's step
     # pairs only. Not the paper's recipe: against the judge's forgetting over iterations
     judge_replay: int = Field(0, ge=0)
+    # the NLL term (rpo_alpha) also on the steps before the pair's (they move from the prompt into both the
+    # chosen and the rejected text; the DPO term is unchanged). false: on the chosen step alone (Step-DPO's).
+    # Not the paper's recipe: pairs on step 2 alone moved the tiny model's unpaired step 1 (README)
+    nll_prefix: bool = False
     # fewer pairs than this: M(parent) is copied unchanged (``trained: false``); 1: train on any (the paper's).
     # Not the paper's recipe: on this CPU 2 and 3 oracle-right pairs cost 10 and 7 points of greedy accuracy
     min_pairs: int = Field(100, ge=1)
@@ -210,6 +214,12 @@ class DPO(Train):
     # M(parent) is copied (``gate.kept: parent``). null: always kept (the paper's). Not the paper's recipe: a
     # rollback rule, checkpoint selection on labelled problems no iteration searches (never the test split)
     gate: Gate | None = Gate(first_problem=1200, num_problems=300)
+
+    @model_validator(mode="after")
+    def prefix_needs_nll(self):
+        if self.nll_prefix and not self.rpo_alpha:
+            raise ValueError("nll_prefix: needs an NLL term (rpo_alpha > 0); the DPO term alone cancels the prefix")
+        return self
 
 
 Corruption = Literal["wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_event", "wrong_operand",

@@ -192,6 +192,29 @@ def strip_eos_from_steps(example: dict, eos_token_id: int) -> dict:
     return example
 
 
+def prefix_into_completions(pairs: list[dict], tokenizer) -> list[dict]:
+    """``dpo.nll_prefix``: move the solution's earlier steps from each pair's prompt into both its chosen and
+    its rejected text. The DPO term does not change (the shared prefix's log-ratios cancel between chosen
+    and rejected); the NLL term (``dpo.rpo_alpha``) then covers the earlier steps too, which anchors the
+    steps that no pair is about. The prompt keeps everything up to the chat template's assistant turn (a
+    judge replay pair has no earlier steps and stays as it is)."""
+    from psrlm.prompts import chat_prompt
+
+    mark = "\u241e"
+    turn = chat_prompt(tokenizer, mark).split(mark)[-1]  # e.g. "<|end|>\n<|assistant|>\n"
+    out = []
+    for pair in pairs:
+        cut = pair["prompt"].rfind(turn)
+        if cut < 0:
+            raise ValueError(f"dpo.nll_prefix: the prompt of the pair of problem {pair.get('problem_id')!r} has no "
+                             f"assistant turn of the chat template ({turn!r})")
+        cut += len(turn)
+        prefix = pair["prompt"][cut:]
+        out.append(pair | {"prompt": pair["prompt"][:cut], "chosen": prefix + pair["chosen"],
+                           "rejected": prefix + pair["rejected"]})
+    return out
+
+
 def step_dpo_trainer(model, ref_model, tokenizer, pairs: list[dict], cfg: DPO, output_dir: Path, seed: int, *,
                      args=None):
     """The step-wise DPO trainer. Under DeepSpeed, TRL wraps ``ref_model`` itself (``prepare_deepspeed``):
@@ -203,6 +226,8 @@ def step_dpo_trainer(model, ref_model, tokenizer, pairs: list[dict], cfg: DPO, o
         pass
 
     args = args if args is not None else dpo_config(cfg, output_dir, seed)
+    if cfg.nll_prefix:
+        pairs = prefix_into_completions(pairs, tokenizer)
     columns = ("prompt", "chosen", "rejected", "chosen_final", "rejected_final")
     dataset = Dataset.from_list([{k: p[k] for k in columns} for p in pairs])
     return StepDPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=dataset, processing_class=tokenizer)

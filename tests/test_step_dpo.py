@@ -31,6 +31,29 @@ def test_eos_only_after_final_steps(tiny_lm, tmp_path):
     assert tokenizer.decode(final["prompt_ids"]).endswith("Step 1: 2 + 3 = 5.\n")
 
 
+def test_nll_prefix_moves_the_earlier_steps_into_both_completions(tiny_lm, tmp_path):
+    import pytest
+    from pydantic import ValidationError
+
+    from psrlm.training import prefix_into_completions
+
+    model, tokenizer = tiny_lm
+    base = chat_prompt(tokenizer, reasoning_prompt("Mia has 2 apples. She finds 3 more.", "compact"))
+    cfg = DPO(learning_rate=1e-3, max_steps=1, batch_size=2, nll_prefix=True)
+    trainer = step_dpo_trainer(model, copy.deepcopy(model), tokenizer, pairs(tokenizer), cfg, tmp_path, seed=0)
+    middle, final = trainer.train_dataset[0], trainer.train_dataset[1]
+    assert tokenizer.decode(middle["chosen_ids"]) == "Step 1: 2 + 3 = 5."  # no earlier step: as before
+    assert tokenizer.decode(final["prompt_ids"]) == tokenizer.decode(middle["prompt_ids"])  # the problem alone
+    assert tokenizer.decode(final["chosen_ids"]).startswith("Step 1: 2 + 3 = 5.\nStep 2: 5 * 2 = 10.")
+    assert tokenizer.decode(final["rejected_ids"]) == "Step 1: 2 + 3 = 5.\nStep 2: 5 * 2 = 12."
+    moved = prefix_into_completions(pairs(tokenizer), tokenizer)
+    assert [p["prompt"] for p in moved] == [base, base] and moved[0] == pairs(tokenizer)[0]
+    with pytest.raises(ValueError, match="problem 'p7'.*assistant turn"):
+        prefix_into_completions([dict(pairs(tokenizer)[1], prompt="Step 1: 2 + 3 = 5.\n", problem_id="p7")], tokenizer)
+    with pytest.raises(ValidationError, match="nll_prefix"):
+        DPO(nll_prefix=True, rpo_alpha=None)
+
+
 def test_step_dpo_changes_the_policy_not_the_reference(tiny_lm, tmp_path):
     model, tokenizer = tiny_lm
     policy, reference = copy.deepcopy(model), copy.deepcopy(model)
