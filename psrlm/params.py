@@ -205,7 +205,8 @@ class DPO(Train):
     judge_replay: int = Field(0, ge=0)
     # the NLL term (rpo_alpha) also on the steps before the pair's (they move from the prompt into both the
     # chosen and the rejected text; the DPO term is unchanged). false: on the chosen step alone (Step-DPO's).
-    # Not the paper's recipe: pairs on step 2 alone moved the tiny model's unpaired step 1 (README)
+    # Not the paper's recipe. Measured (README, seed 0): it does not stop step-2 pairs from moving the step 1
+    # of problems no pair is about, so it stays off
     nll_prefix: bool = False
     # fewer pairs than this: M(parent) is copied unchanged (``trained: false``); 1: train on any (the paper's).
     # Not the paper's recipe: on this CPU 2 and 3 oracle-right pairs cost 10 and 7 points of greedy accuracy
