@@ -35,6 +35,9 @@ class RolloutMetrics(_Metrics):
     mixed_rounds: int | None = None
     wild_judgments: int | None = None
     judge_accuracy_wild: float | None = None
+    # flip_rate on the pairs in the wild alone (both orders parsed): flips between two equally wrong steps
+    # tie, as they should; these are the ones where the order decides between a right and a wrong step
+    flip_rate_wild: float | None = None
     correct_pairs: int | None = None
     pair_correct_rate: float | None = None
     # tokens sampled (candidate steps; judge outputs), counted by re-tokenising the tables' texts with

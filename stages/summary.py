@@ -53,7 +53,7 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
     summary: dict[str, dict] = {}
     lines = ["| model | accuracy | test-time search (greedy on the same) | judge accuracy | judge parse failures | "
              "steps/solution | DPO (dpo.gate: validation accuracy) | pairs | oracle-correct pairs | "
-             "judge accuracy in the wild | tie rate | parse failures (search) | flip rate (search) | too long (search) |",
+             "judge accuracy in the wild | tie rate | parse failures (search) | flip rate (search; in the wild) | too long (search) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, e in evals.items():
         row = {"accuracy": e.accuracy, "judge_accuracy": e.judge_accuracy, "mean_steps": e.mean_steps}
@@ -70,17 +70,19 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
                     "flip_rate": r.flip_rate, "too_long": r.too_long}
             row |= {k: v for k, v in (("pair_correct_rate", r.pair_correct_rate),
                                       ("judge_accuracy_wild", r.judge_accuracy_wild),
+                                      ("flip_rate_wild", r.flip_rate_wild),
                                       ("sampled_tokens", r.sampled_tokens),
                                       ("judge_tokens", r.judge_tokens)) if v is not None}
         summary[name] = row
         search = (f"{r.pairs} | {_f(r.pair_correct_rate)} | {_f(r.judge_accuracy_wild)} | {r.tie_rate:.3f} | "
-                  f"{r.parse_failure_rate:.3f} | {r.flip_rate:.3f} | {r.too_long}" if r else "- | - | - | - | - | - | -")
+                  f"{r.parse_failure_rate:.3f} | {r.flip_rate:.3f} ({_f(r.flip_rate_wild)}) | {r.too_long}" if r else "- | - | - | - | - | - | -")
         lines.append(f"| {name} | {e.accuracy:.3f} | {tts} | {e.judge_accuracy:.3f} | {e.judge_parse_failure_rate:.3f} | "
                      f"{e.mean_steps:.2f} | {dpo_cell} | {search} |")
     note = ("\nSearch columns belong to the rollout whose pairs trained the model "
             "(M2's are M1's own search and judgments). Oracle columns (toy world): the share of pairs whose "
             "chosen step is right and rejected wrong, and the judge's accuracy on the search's own comparisons "
-            "of a right and a wrong step. Too long: paths ended because their next prompt would not fit "
+            "of a right and a wrong step, and in parentheses the flip rate on those comparisons alone (a flip "
+            "between two equally wrong steps is a tie either way). Too long: paths ended because their next prompt would not fit "
             "generation.vllm.max_model_len. DPO: the model is its parent, copied, below dpo.min_pairs; with "
             "dpo.gate, the trained model's greedy accuracy on the gate's search problems beside its parent's, "
             "and which of the two became the model.\n")

@@ -60,6 +60,7 @@ def test_search_metrics(tmp_path):
     assert m["multi_candidate_rounds"] == 4
     assert m["too_long"] == 0  # no path ended for want of context
     assert m["judge_accuracy_wild"] is None and m["pair_correct_rate"] is None  # no oracle: not measured
+    assert m["flip_rate_wild"] is None
 
 
 def oracle_rollout(tmp_path, invert: bool):
@@ -100,5 +101,7 @@ def test_oracle_metrics_score_a_right_judge_1_and_an_inverted_one_0(tmp_path):
         assert m["wild_judgments"] == 4  # the (right, wrong) comparisons in both orders, not the both-wrong ones
         assert m["mixed_rounds"] == 2 and m["multi_candidate_rounds"] == 4
     assert right["judge_accuracy_wild"] == 1.0 and inverted["judge_accuracy_wild"] == 0.0
+    for m in (right, inverted):  # the both-wrong round flips (a tie: no harm), the right-vs-wrong one never
+        assert m["flip_rate"] == 0.5 and m["flip_rate_wild"] == 0.0
     assert right["pair_correct_rate"] == 1.0 and right["correct_pairs"] == 2
     assert inverted["pair_correct_rate"] == 0.0 and inverted["correct_pairs"] == 0

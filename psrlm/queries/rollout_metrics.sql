@@ -8,7 +8,7 @@ WITH
   c AS (SELECT * FROM read_parquet($candidates)),
   -- both orders of one unordered candidate pair, both parsed: a flip when the winner changes
   both_orders AS (
-    SELECT a.winner <> b.winner AS flipped
+    SELECT a.problem_id, a.round, a.first, a.second, a.winner <> b.winner AS flipped
     FROM j AS a JOIN j AS b
       ON a.problem_id = b.problem_id AND a.round = b.round
      AND a.first = b.second AND a.second = b.first AND a.first < a.second
@@ -22,6 +22,14 @@ WITH
     FROM j
     JOIN c AS fa ON fa.problem_id = j.problem_id AND fa.round = j.round AND fa.candidate = j.first
     JOIN c AS fb ON fb.problem_id = j.problem_id AND fb.round = j.round AND fb.candidate = j.second
+    WHERE (fa.oracle = 'correct') <> (fb.oracle = 'correct')
+  ),
+  -- the flips of the pairs in the wild: a flip between two wrong (or two right) steps is a tie either
+  -- way, one between a right and a wrong step is the order deciding what the search keeps
+  wild_orders AS (
+    SELECT o.flipped FROM both_orders AS o
+    JOIN c AS fa ON fa.problem_id = o.problem_id AND fa.round = o.round AND fa.candidate = o.first
+    JOIN c AS fb ON fb.problem_id = o.problem_id AND fb.round = o.round AND fb.candidate = o.second
     WHERE (fa.oracle = 'correct') <> (fb.oracle = 'correct')
   ),
   -- rounds with >= 2 distinct candidates of which at least one is right and one wrong
@@ -57,6 +65,8 @@ SELECT
   CASE WHEN (SELECT yes FROM has_oracle) THEN (SELECT count(*) FROM wild) END AS wild_judgments,
   CASE WHEN (SELECT yes FROM has_oracle) THEN
     (SELECT avg(CASE WHEN right_call THEN 1.0 ELSE 0.0 END) FROM wild) END AS judge_accuracy_wild,
+  CASE WHEN (SELECT yes FROM has_oracle) THEN
+    (SELECT avg(CASE WHEN flipped THEN 1.0 ELSE 0.0 END) FROM wild_orders) END AS flip_rate_wild,
   CASE WHEN (SELECT yes FROM has_oracle) THEN (SELECT count(*) FROM kept WHERE right_pair) END AS correct_pairs,
   CASE WHEN (SELECT yes FROM has_oracle) THEN
     (SELECT avg(CASE WHEN right_pair THEN 1.0 ELSE 0.0 END) FROM kept) END AS pair_correct_rate
