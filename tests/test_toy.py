@@ -157,3 +157,20 @@ def test_verify_eft_explanations_support_their_verdicts():
     for r in eft:
         a, b = r.explanation.split(" B says ")
         assert a.endswith(" = 0.") == (r.verdict == "A") and b.endswith(" = 0.") == (r.verdict == "B")
+
+
+def test_the_exploration_benchmark_counts_rounds_that_can_make_a_right_pair():
+    from benchmarks.explore import explore
+    from psrlm.steps import format_step, step_body
+
+    problem = Problem(**generate_splits(CFG, {"a": 1}, seed=5)["a"][0])
+    bodies = [step_body(s) for s in problem.steps]
+    right, wrong = format_step(1, bodies[0]), "Step 1: I am not sure."
+    where = [("p", bodies, 0, "add")] * 3
+    samples = [[right] * 3, [right, wrong, wrong], [wrong, " " + wrong, wrong]]
+    m = explore(samples, [right, wrong, wrong], where)
+    assert m["positions"] == 3
+    assert m["single"] == 2 / 3  # the first and the last position sampled one distinct step
+    assert m["mixed"] == 1 / 3 and m["all_wrong"] == 1 / 3
+    assert m["greedy_wrong"] == 2 and m["greedy_wrong_right_sampled"] == 0.5
+    assert m["by_operation"] == {"add": {"n": 3, "mixed": 1 / 3, "all_wrong": 1 / 3}}
