@@ -22,17 +22,16 @@ settings (width, temperature, top_p) here, in minutes, before a loop spends an h
 
 from __future__ import annotations
 
-import argparse
 import os
 from collections import defaultdict
 
+from benchmarks.validate import validation_parser, validation_problems
 from psrlm.generation import Sampling, open_generator
 from psrlm.params import load_params
 from psrlm.prompts import chat_prompt, reasoning_prompt
 from psrlm.steps import NEXT_STEP_STOP, format_step, join_steps, normalize_step, step_body
 from psrlm.toy import parse_equation, step_error
 from schemas import Problem
-from schemas.table import read_jsonl
 
 
 def positions(problems: list[Problem], tokenizer, style: str) -> list[tuple[str, list[str], int, str]]:
@@ -80,15 +79,10 @@ def explore(samples: list[list[str]], greedy: list[str], where: list[tuple[str, 
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("models", nargs="+")
-    ap.add_argument("--split", default="search")
-    ap.add_argument("--first", type=int, default=1200)
-    ap.add_argument("--count", type=int, default=300)
+    ap = validation_parser(__doc__)
     ap.add_argument("--width", type=int, help="default: search.width")
     ap.add_argument("--temperature", type=float, help="default: search.temperature")
     ap.add_argument("--top-p", type=float, help="default: search.top_p")
-    ap.add_argument("--backend", default="vllm")
     args = ap.parse_args()
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     params = load_params()
@@ -98,9 +92,7 @@ def main() -> None:
     width = args.width or s.width
     temperature = s.temperature if args.temperature is None else args.temperature
     top_p = s.top_p if args.top_p is None else args.top_p
-    problems = read_jsonl(params.problems_file(args.split), Problem)[args.first : args.first + args.count]
-    if len(problems) < args.count:
-        raise SystemExit(f"{args.split} has only {len(problems)} problems from {args.first}")
+    problems = validation_problems(params, args)
     sampling = Sampling(n=width, temperature=temperature, top_p=top_p, max_tokens=s.max_step_tokens,
                         stop=(NEXT_STEP_STOP,))
     greedy = Sampling(n=1, temperature=0.0, max_tokens=s.max_step_tokens, stop=(NEXT_STEP_STOP,))

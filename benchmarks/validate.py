@@ -34,20 +34,32 @@ def is_right(text: str, problem: Problem, fallback: str) -> bool:
     return is_correct(text, problem.answer, fallback)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def validation_parser(doc: str) -> argparse.ArgumentParser:
+    """The arguments every validation benchmark takes: models, and the slice of a split they run on."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("models", nargs="+")
     ap.add_argument("--split", default="search")
     ap.add_argument("--first", type=int, default=1200)
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--backend", default="vllm")
+    return ap
+
+
+def validation_problems(params, args: argparse.Namespace) -> list[Problem]:
+    """``args.split[args.first : args.first + args.count]``; exits when the split is shorter."""
+    problems = read_jsonl(params.problems_file(args.split), Problem)[args.first : args.first + args.count]
+    if len(problems) < args.count:
+        raise SystemExit(f"{args.split} has only {len(problems)} problems from {args.first}")
+    return problems
+
+
+def main() -> None:
+    ap = validation_parser(__doc__)
     ap.add_argument("--judge", action="store_true", help="also judge accuracy on EFT built from these problems")
     args = ap.parse_args()
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     params = load_params()
-    problems = read_jsonl(params.problems_file(args.split), Problem)[args.first : args.first + args.count]
-    if len(problems) < args.count:
-        raise SystemExit(f"{args.split} has only {len(problems)} problems from {args.first}")
+    problems = validation_problems(params, args)
     for model in args.models:
         generator = open_generator(model, params.generation, seed=params.seed, backend=args.backend)
         texts = greedy_texts(generator, problems, params.prompts.style, params.evaluate.max_gen_tokens)
