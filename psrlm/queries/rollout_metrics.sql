@@ -18,7 +18,8 @@ WITH
   has_oracle AS (SELECT count(*) > 0 AS yes FROM c WHERE oracle IS NOT NULL),
   -- judge calls "in the wild": the search's own comparisons where exactly one step is right
   wild AS (
-    SELECT j.winner = (CASE WHEN fa.oracle = 'correct' THEN j.first ELSE j.second END) AS right_call
+    SELECT j.problem_id, j.round, j.first, j.second,
+           j.winner = (CASE WHEN fa.oracle = 'correct' THEN j.first ELSE j.second END) AS right_call
     FROM j
     JOIN c AS fa ON fa.problem_id = j.problem_id AND fa.round = j.round AND fa.candidate = j.first
     JOIN c AS fb ON fb.problem_id = j.problem_id AND fb.round = j.round AND fb.candidate = j.second
@@ -28,9 +29,7 @@ WITH
   -- way, one between a right and a wrong step is the order deciding what the search keeps
   wild_orders AS (
     SELECT o.flipped FROM both_orders AS o
-    JOIN c AS fa ON fa.problem_id = o.problem_id AND fa.round = o.round AND fa.candidate = o.first
-    JOIN c AS fb ON fb.problem_id = o.problem_id AND fb.round = o.round AND fb.candidate = o.second
-    WHERE (fa.oracle = 'correct') <> (fb.oracle = 'correct')
+    JOIN wild AS w ON w.problem_id = o.problem_id AND w.round = o.round AND w.first = o.first AND w.second = o.second
   ),
   -- rounds with >= 2 distinct candidates of which at least one is right and one wrong
   mixed AS (
