@@ -82,7 +82,7 @@ def test_ift_operations_are_toy_only():
         r["sets"]["ift_operations"] = ["add"]
     assert "ift_operations" in bad(real)
     assert "sets.ift_operations" in bad(lambda r: r["sets"].update(ift_operations=["div"]))
-    assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_other_problems=5))
+    assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_operations=None, ift_other_problems=5))
     assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_operations=["add"], ift_other_problems=-1))
 
 
