@@ -343,8 +343,9 @@ class Iteration(Strict):
 
 class SRLM(Strict):
     """The solution-level self-rewarding arm (SRLM, Yuan et al. 2024), the paper's baseline, beside the step
-    arm from the same M1 (the default's S2 -> S3 -> S4 on M2's, M3's and M4's slices); off while
-    ``iterations`` is empty (the real profiles: the step arm alone).
+    arm from the same M1 (S2 -> S3 -> S4 on M2's, M3's and M4's slices); off while ``iterations`` is empty
+    (the default and the real profiles: the step arm alone; both arms and the solution EFT take the tiny
+    default's make repro past 30 minutes on a 2-core CPU).
     M(parent) samples ``width`` whole solutions per problem and judges them itself, either each alone with
     the additive rubric (``rubric``: a score 0-5, Yuan et al.'s LLM-as-a-judge adapted to math) or every
     two of them in both orders with the step judge's verdict format (``pairwise``: granularity without
@@ -361,8 +362,8 @@ class SRLM(Strict):
     judge_max_tokens: int = Field(64, ge=1)  # the judge's explanation and score or verdict
     max_in_flight: int = Field(64, ge=1)  # problems per resume shard
     # the solution judge's EFT (whole solutions, right vs wrong) in M1's SFT set. On: M1 changes for both
-    # arms alike; off: M1 is the step arm's M1 alone (its solution judging then zero-shot)
-    eft: bool = True
+    # arms alike; off: M1 is the step arm's M1 alone (its solution judging then zero-shot); true with the arm
+    eft: bool = False
 
 
 class Evaluate(Strict):

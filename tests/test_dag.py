@@ -213,8 +213,13 @@ def test_dvc_yaml_spells_the_file_names_of_the_params_helpers(stages):
 
 
 def test_the_srlm_arm_spells_the_file_names_of_the_params_helpers(stages):
-    """The SRLM arm's stages exist only when ``srlm.iterations`` names iterations, as the default's do."""
+    """The SRLM arm's stages exist only when ``srlm.iterations`` names iterations (both arms, as the README's
+    experiment runs them; the default has none)."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    assert not list(instances("solution_rollout", stages["solution_rollout"], raw))
+    raw["srlm"]["iterations"] = {"s2": {"parent": "m1", "first_problem": 0, "num_problems": 400},
+                                 "s3": {"parent": "s2", "first_problem": 400, "num_problems": 400},
+                                 "s4": {"parent": "s3", "first_problem": 800, "num_problems": 400}}
     found = misnamed(stages, raw)
     assert not found, "dvc.yaml names files the params helpers do not:\n" + "\n".join(found)
     assert {i for n in ("solution_rollout", "solution_dpo") for i, *_ in instances(n, stages[n], raw)} == {

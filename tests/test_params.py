@@ -68,7 +68,8 @@ def test_the_gate_takes_problems_no_iteration_searches():
     assert "dpo.gate" in msg and "problems.splits.search" in msg
 
     def srlm_overlaps(r):
-        r["srlm"]["iterations"]["s4"]["num_problems"] = 500
+        r["srlm"]["iterations"] = {"s2": {"parent": "m1", "first_problem": 0, "num_problems": 400},
+                                   "s4": {"parent": "s2", "first_problem": 800, "num_problems": 500}}
         r["problems"]["splits"]["search"] = 1600
     assert "s4" in bad(srlm_overlaps)
     raw = copy.deepcopy(DEFAULT)
