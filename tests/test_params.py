@@ -1,6 +1,7 @@
 """Invalid params fail before any work, with a message that names the field."""
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -219,17 +220,19 @@ def key_paths(d: dict, prefix: str = "") -> set[str]:
     return out
 
 
-def test_the_step_arm_alone_through_dvc_set_params(tmp_path):
-    """The comments of params.yaml's SRLM block let DVC's `-S '~srlm.iterations.s2' ...` empty the chain:
-    with a comment on the `iterations:` line itself, DVC's YAML writer leaves `{}` on a line of its own
-    (a file no parser reads). And `srlm.iterations={}` merges an empty mapping: a no-op, as the comment says."""
+def test_the_srlm_arm_through_dvc_set_params(tmp_path):
+    """The README's `dvc exp run -S srlm.eft=true -S '+srlm.iterations.s2={...}' ...` switches the SRLM arm on:
+    the params of the tiny-cpu-srlm profile. Overriding the whole mapping (`srlm.iterations={...}`) is refused
+    by DVC's hydra, and `srlm.iterations={}` merges an empty mapping: a no-op."""
     from dvc.utils.hydra import apply_overrides
 
     path = tmp_path / "params.yaml"
     path.write_text((ROOT / "params.yaml").read_text())
     apply_overrides(path, ["srlm.iterations={}"])
     assert yaml.safe_load(path.read_text()) == DEFAULT
-    apply_overrides(path, [f"~srlm.iterations.{name}" for name in DEFAULT["srlm"]["iterations"]] + ["srlm.eft=false"])
-    params = load_params(path)
-    assert params.srlm.iterations == {} and not params.srlm.eft
-    assert yaml.safe_load(path.read_text()) == overlay(DEFAULT, {"srlm": {"iterations": {}, "eft": False}})
+    readme = (ROOT / "README.md").read_text()
+    flags = re.findall(r"-S '(\+srlm\.iterations\.s\d=\{[^}]*\})'", readme)
+    assert len(flags) == 3 and "-S srlm.eft=true" in readme
+    apply_overrides(path, ["srlm.eft=true", *flags])
+    both = load_profile(ROOT / "profiles" / "tiny-cpu-srlm.yaml")
+    assert load_params(path).srlm == both.srlm

@@ -16,8 +16,8 @@ checkpointing, the profile's accelerate config) with 2 CPU processes over gloo i
 (``srun``/``scontrol`` stand-ins that run the command here), so its multi-node wrapper is in the path.
 ``smollm2-cpu`` trains in one process, as it does on the CPU it is made for.
 
-tiny-cpu, the default: the smoke project of ``tests/test_pipeline.py`` is its run (``SMOKE`` on params.yaml =
-tiny-cpu, both arms, each shortened).
+tiny-cpu, the default, and tiny-cpu-srlm (the default with the SRLM arm): the smoke project of
+``tests/test_pipeline.py`` is their run (``SMOKE`` on params.yaml = tiny-cpu: both arms, each shortened).
 The real profiles run the step arm alone (``srlm.iterations: {}``), as they ship.
 
     make test                                              # with the rest of the suite
@@ -110,17 +110,20 @@ REAL_PROFILES = sorted(OVERRIDES)
 
 def test_every_profile_has_a_smoke_run():
     """A new profile must get its overrides here (or be a variant of the default the smoke project runs)."""
-    assert {p.stem for p in PROFILES.glob("*.yaml")} == {*OVERRIDES, "tiny-cpu"}
+    assert {p.stem for p in PROFILES.glob("*.yaml")} == {*OVERRIDES, "tiny-cpu", "tiny-cpu-srlm"}
 
 
 @pytest.mark.pipeline
 def test_the_default_profile_is_the_smoke_project(project):
-    """The smoke project (``SMOKE`` on params.yaml, reproduced once for the session) is the default
-    profile's smoke run: the same params once SMOKE is on top (both arms, each shortened: two step
-    iterations and one solution-level one)."""
+    """The smoke project (``SMOKE`` on params.yaml, reproduced once for the session) is the smoke run of the
+    default profile and of tiny-cpu-srlm (the default with the SRLM arm): the same params once SMOKE is on
+    top (both arms, each shortened: two step iterations and one solution-level one)."""
     default = profile_raw(PROFILES / "tiny-cpu.yaml")
-    assert default["srlm"]["iterations"] and default["srlm"]["eft"]  # both arms, from one M1
-    assert overlay(default, SMOKE) == merge(yaml.safe_load((ROOT / "params.yaml").read_text()), SMOKE)
+    both_arms = profile_raw(PROFILES / "tiny-cpu-srlm.yaml")
+    assert not default["srlm"]["iterations"] and not default["srlm"]["eft"]  # the step arm alone
+    assert both_arms["srlm"]["iterations"] and both_arms["srlm"]["eft"]  # both arms, from one M1
+    smoke = merge(yaml.safe_load((ROOT / "params.yaml").read_text()), SMOKE)
+    assert overlay(default, SMOKE) == smoke and overlay(both_arms, SMOKE) == smoke
     check_every_artifact(project)
 
 

@@ -10,14 +10,14 @@ import pytest
 
 from psrlm.compare import table
 from psrlm.generation import Completion
-from psrlm.params import ParamsError, Sets, ToyProblems, parse_params
+from psrlm.params import ParamsError, Sets, ToyProblems, load_profile, parse_params
 from psrlm.prompts import parse_score, parse_verdict
 from psrlm.sets import build_solution_eft
 from psrlm.solution_judge import solution_eft_examples, solution_pairs
 from psrlm.solution_rollout import judge_solutions, solution_stats
 from psrlm.toy import claim_of, generate_splits
 from schemas import Problem, SolutionSample
-from tests.test_params import DEFAULT
+from tests.test_params import DEFAULT, ROOT
 
 
 def sample(problem: str, i: int, score: float | None, correct: bool, text: str | None = None) -> SolutionSample:
@@ -141,13 +141,14 @@ def test_srlm_params_are_checked(srlm, message):
         parse_params({**DEFAULT, "srlm": {**DEFAULT["srlm"], **srlm}})
 
 
-def test_default_runs_both_arms_on_the_same_slices_and_the_arm_may_repeat_them():
-    default = parse_params(DEFAULT)
-    assert [(k, it.parent) for k, it in default.srlm.iterations.items()] == [("s2", "m1"), ("s3", "s2"), ("s4", "s3")]
+def test_the_srlm_profile_runs_both_arms_on_the_same_slices_and_the_arm_may_repeat_them():
+    assert DEFAULT["srlm"]["iterations"] == {} and not DEFAULT["srlm"]["eft"]  # the default: the step arm alone
+    both = load_profile(ROOT / "profiles" / "tiny-cpu-srlm.yaml")
+    assert [(k, it.parent) for k, it in both.srlm.iterations.items()] == [("s2", "m1"), ("s3", "s2"), ("s4", "s3")]
     for s, m in (("s2", "m2"), ("s3", "m3"), ("s4", "m4")):
-        same = (default.iteration(s).first_problem, default.iteration(s).num_problems)
-        assert same == (default.iteration(m).first_problem, default.iteration(m).num_problems)
-    assert default.srlm.eft
+        same = (both.iteration(s).first_problem, both.iteration(s).num_problems)
+        assert same == (both.iteration(m).first_problem, both.iteration(m).num_problems)
+    assert both.srlm.eft
     assert parse_params({**DEFAULT, "srlm": {**DEFAULT["srlm"], "iterations": {}}}).srlm.iterations == {}
     on = parse_params({**DEFAULT, "srlm": {**DEFAULT["srlm"], "iterations": {
         "s2": {"parent": "m1", "first_problem": 0, "num_problems": 400},
