@@ -105,3 +105,39 @@ def test_oracle_metrics_score_a_right_judge_1_and_an_inverted_one_0(tmp_path):
         assert m["flip_rate"] == 0.5 and m["flip_rate_wild"] == 0.0
     assert right["pair_correct_rate"] == 1.0 and right["correct_pairs"] == 2
     assert inverted["pair_correct_rate"] == 0.0 and inverted["correct_pairs"] == 0
+
+
+def test_the_pair_rules_benchmark_keeps_pairs_whose_explanations_prove_them(tmp_path):
+    """``benchmarks.pair_rules`` on a hand-built rollout: a right pair whose judgments prove their verdicts, a
+    right pair with one judgment that does not (its arithmetic is off), and a pair of two wrong steps whose
+    judge recomputed the wrong value (its checks are exact, so the rule keeps it: the rule asks the judge)."""
+    from benchmarks.pair_rules import pair_rules, proves, rollout_pairs
+
+    assert proves("Second, she gives away 3, so 8 - 3 = 5. A says 6; 6 - 5 = 1. B says 5; 5 - 5 = 0. [[B]]")
+    assert not proves("A says 6; 6 - 5 = 2. B says 5; 5 - 5 = 0. [[B]]")  # wrong arithmetic in a check
+    assert not proves("A says 6; 6 - 5 = 1. B says 5; 5 - 4 = 1. [[B]]")  # two recomputed values, winner not 0
+    assert not proves("A says 5; 5 - 5 = 0. B says 5; 5 - 5 = 0. [[A]]")  # the loser checks out too
+    assert not proves("[[A]]") and not proves(None)
+
+    def explained(pid, r, first, second, claims, value):
+        a, b = claims[first], claims[second]
+        verdict = "A" if a == value else "B"
+        raw = f"A says {a}; {a} - {value} = {a - value}. B says {b}; {b} - {value} = {b - value}. [[{verdict}]]"
+        if pid == "q" and first == 1:
+            raw = raw.replace(f"= {a - value}.", f"= {a - value + 1}.", 1)  # one unproven judgment
+        return Judgment(problem_id=pid, round=r, first=first, second=second, raw=raw, verdict=verdict, p_a=None,
+                        winner=first if verdict == "A" else second)
+
+    candidates, rounds, judgments = [], [], []
+    for pid, oracles, claims, value in (("p", ("correct", "arithmetic"), (5, 6), 5),
+                                        ("q", ("correct", "arithmetic"), (5, 6), 5),
+                                        ("r", ("event", "event"), (9, 12), 9)):
+        candidates += [cand(pid, 0, i, f"Step 1: {claims[i]}", 0.0, oracle=oracles[i]) for i in (0, 1)]
+        judgments += [explained(pid, 0, f, s, claims, value) for f, s in ((0, 1), (1, 0))]
+        rounds.append(rnd(pid, 0, "pair", 0, 1, 2.0, 0.0))
+    for name, model, rows in [("candidates", Candidate, candidates), ("rounds", Round, rounds),
+                              ("judgments", Judgment, judgments)]:
+        write_parquet(tmp_path / f"{name}.parquet", model, rows)
+    m = pair_rules(rollout_pairs(tmp_path))
+    assert m["pairs"] == 3 and m["right"] == 2 / 3 and m["wrong_from_all_wrong"] == 1.0
+    assert m["checked"] == 2 and m["checked_right"] == 0.5  # p and r: the rule cannot see a judge's wrong value

@@ -1,0 +1,98 @@
+"""The pair link on its own (toy world): which of a rollout's pairs are right, and would a stricter rule keep them?
+
+    python -m benchmarks.pair_rules data/rollouts/m2 [data/rollouts/m3 ...]
+
+Reads a rollout's tables (no model, seconds) and the oracle's label of every candidate. For the pairs the
+pipeline makes (``psrlm/queries/pairs.sql``: best vs worst of every decided, not rolled-back round) it
+reports, per rollout:
+
+- ``right``: the share whose chosen step is right and rejected wrong (the rollout metrics' ``pair_correct_rate``);
+- ``from all-wrong rounds``: the share of the wrong pairs made in a round none of whose candidates is right
+  (no verdict can make a right pair there; the judge must prefer one wrong step to another);
+- ``checked``: the pairs whose every judgment of best against worst *proves* its verdict with the ``verify``
+  explanation (``sets.explanation``): both claims checked against one recomputed value, the arithmetic of
+  both checks exact, the winner's difference 0 and the loser's not; and the share of those that are right.
+  A candidate rule for ``pairs.sql`` (not the paper's): it asks the judge's own explanation, no oracle.
+
+A judge that writes the ``equation`` explanation, or the ``direct`` judge, has nothing to check: every pair
+then fails the rule.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+CHECK = re.compile(r"A says (-?\d+); (-?\d+) - (-?\d+) = (-?\d+)\. B says (-?\d+); (-?\d+) - (-?\d+) = (-?\d+)\. "
+                   r"\[\[([AB])\]\]\s*$")
+
+
+def proves(raw: str | None) -> bool:
+    """Does this ``verify`` explanation prove its own verdict (the checks exact, the winner's difference 0, the
+    loser's not, both against the same recomputed value)?"""
+    m = CHECK.search(raw or "")
+    if not m:
+        return False
+    a, a2, ya, da, b, b2, yb, db = map(int, m.groups()[:8])
+    if a != a2 or b != b2 or ya != yb or a - ya != da or b - yb != db:
+        return False
+    won, lost = (da, db) if m.group(9) == "A" else (db, da)
+    return won == 0 and lost != 0
+
+
+def pair_rules(pairs: list[dict]) -> dict:
+    """``pairs``: one dict per pair: ``right`` (oracle: chosen right, rejected wrong), ``all_wrong`` (no right
+    candidate in its round), ``judgments`` (the raw outputs of the best-vs-worst judgments whose winner is
+    the chosen step), ``compared`` (how many best-vs-worst judgments there were)."""
+    n = len(pairs)
+    wrong = [p for p in pairs if not p["right"]]
+    checked = [p for p in pairs if p["compared"] and len(p["judgments"]) == p["compared"]
+               and all(proves(raw) for raw in p["judgments"])]
+    return {"pairs": n, "right": sum(p["right"] for p in pairs) / n if n else None,
+            "wrong_from_all_wrong": sum(p["all_wrong"] for p in wrong) / len(wrong) if wrong else None,
+            "checked": len(checked),
+            "checked_right": sum(p["right"] for p in checked) / len(checked) if checked else None}
+
+
+def rollout_pairs(folder: Path) -> list[dict]:
+    """The pairs of one rollout folder, as ``pair_rules`` takes them."""
+    import duckdb
+
+    t = {k: str(folder / f"{k}.parquet") for k in ("rounds", "candidates", "judgments")}
+    rows = duckdb.sql(f"""
+        WITH r AS (SELECT * FROM read_parquet('{t["rounds"]}') WHERE outcome = 'pair' AND NOT discarded),
+        c AS (SELECT * FROM read_parquet('{t["candidates"]}')),
+        j AS (SELECT * FROM read_parquet('{t["judgments"]}'))
+        SELECT r.problem_id, r.round, b.oracle = 'correct' AND w.oracle <> 'correct' AS right_pair,
+               NOT EXISTS (SELECT 1 FROM c x WHERE x.problem_id = r.problem_id AND x.round = r.round
+                           AND x.oracle = 'correct') AS all_wrong,
+               list(j.raw) FILTER (WHERE j.winner = r.best) AS won,
+               count(j.raw) AS compared
+        FROM r
+        JOIN c b ON b.problem_id = r.problem_id AND b.round = r.round AND b.candidate = r.best
+        JOIN c w ON w.problem_id = r.problem_id AND w.round = r.round AND w.candidate = r.worst
+        LEFT JOIN j ON j.problem_id = r.problem_id AND j.round = r.round
+             AND ((j.first = r.best AND j.second = r.worst) OR (j.first = r.worst AND j.second = r.best))
+        GROUP BY ALL""").fetchall()
+    if rows and rows[0][2] is None:
+        raise SystemExit(f"{folder}: the candidates carry no oracle label (toy world only)")
+    return [{"right": bool(r), "all_wrong": bool(a), "judgments": won or [], "compared": n} for _, _, r, a, won, n in rows]
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("rollouts", nargs="+", type=Path, help="rollout folders (data/rollouts/<m>)")
+    args = ap.parse_args(argv)
+
+    def share(x):
+        return "-" if x is None else f"{x:.3f}"
+
+    for folder in args.rollouts:
+        m = pair_rules(rollout_pairs(folder))
+        print(f"{folder}: pairs {m['pairs']}, right {share(m['right'])}, wrong ones from all-wrong rounds "
+              f"{share(m['wrong_from_all_wrong'])}; checked {m['checked']}, right {share(m['checked_right'])}")
+
+
+if __name__ == "__main__":
+    main()
