@@ -21,23 +21,24 @@ then fails the rule.
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
-CHECK = re.compile(r"A says (-?\d+); (-?\d+) - (-?\d+) = (-?\d+)\. B says (-?\d+); (-?\d+) - (-?\d+) = (-?\d+)\. "
-                   r"\[\[([AB])\]\]\s*$")
-
+from benchmarks.judge_links import CHECK
+from psrlm.prompts import parse_verdict
 
 def proves(raw: str | None) -> bool:
-    """Does this ``verify`` explanation prove its own verdict (the checks exact, the winner's difference 0, the
-    loser's not, both against the same recomputed value)?"""
-    m = CHECK.search(raw or "")
-    if not m:
+    """Does this ``verify`` explanation prove its own verdict (each claim copied into its check, the checks'
+    arithmetic exact, both against the same recomputed value, the winner's difference 0 and the loser's not)?
+    The checks are read as ``benchmarks.judge_links`` reads them, the verdict as the pipeline parses it."""
+    checks = {k: tuple(int(v) for v in rest) for k, *rest in CHECK.findall(raw or "")}
+    verdict = parse_verdict(raw or "")
+    if verdict is None or set(checks) != {"A", "B"}:
         return False
-    a, a2, ya, da, b, b2, yb, db = map(int, m.groups()[:8])
-    if a != a2 or b != b2 or ya != yb or a - ya != da or b - yb != db:
+    if any(claim != copied or claim - value != diff for claim, copied, value, diff in checks.values()):
         return False
-    won, lost = (da, db) if m.group(9) == "A" else (db, da)
+    if checks["A"][2] != checks["B"][2]:
+        return False
+    won, lost = checks[verdict][3], checks["B" if verdict == "A" else "A"][3]
     return won == 0 and lost != 0
 
 

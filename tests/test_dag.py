@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from psrlm.params import profile_raw
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("psrlm", "schemas", "stages")
 # files a module reads at run time, beside its imports
@@ -217,9 +219,7 @@ def test_the_srlm_arm_spells_the_file_names_of_the_params_helpers(stages):
     experiment runs them; the default has none)."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     assert not list(instances("solution_rollout", stages["solution_rollout"], raw))
-    raw["srlm"]["iterations"] = {"s2": {"parent": "m1", "first_problem": 0, "num_problems": 400},
-                                 "s3": {"parent": "s2", "first_problem": 400, "num_problems": 400},
-                                 "s4": {"parent": "s3", "first_problem": 800, "num_problems": 400}}
+    raw["srlm"] = profile_raw(ROOT / "profiles" / "tiny-cpu-srlm.yaml")["srlm"]
     found = misnamed(stages, raw)
     assert not found, "dvc.yaml names files the params helpers do not:\n" + "\n".join(found)
     assert {i for n in ("solution_rollout", "solution_dpo") for i, *_ in instances(n, stages[n], raw)} == {
