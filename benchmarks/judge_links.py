@@ -6,7 +6,11 @@ On every judge call of a rollout whose two candidates are one right and one wron
 verify explanation (``Second, ... so 7 + 4 = 11. A says 9; 9 - 11 = -2. B says 11; 11 - 11 = 0.``)
 is taken apart and each link scored: the right step worked out, each candidate's claim copied, the
 differences computed, "is it 0" right, the verdict following its own checks, and the verdict right.
-Prints the shares; ``--show`` prints wrong calls beside the explanation the oracle would write.
+Prints the shares; ``--show`` prints wrong calls beside the explanation the oracle would write; ``--forms``
+splits the calls by the wrong candidate's form (``well-formed``: a step of the toy grammar, ``Step 2: Second,
+she gets 4 more, so 7 + 4 = 11.`` with at most a boxed answer after it; ``garbled``: anything else, such as a
+step cut off at ``search.max_step_tokens`` or text spliced from elsewhere) and its oracle label, with the
+verdict's accuracy and the parse failures of each.
 """
 
 from __future__ import annotations
@@ -19,30 +23,29 @@ import polars as pl
 
 from psrlm import toy
 from psrlm.params import load_params
+from psrlm.proofs import CHECK
 from psrlm.steps import step_body
 from schemas import Problem
 from schemas.table import read_jsonl
 
-CHECK = re.compile(r"([AB]) says (-?\d+); (-?\d+) - (-?\d+) = (-?\d+)")
+WELL_FORMED = re.compile(r"^Step \d+: [A-Z][a-z]+, (he|she) (gets \d+ more|gives away \d+|multiplies them by \d+), "
+                         r"so -?\d+ [-+*] -?\d+ = -?\d+\.( The answer is \\boxed\{-?\d+\}\.)?$")
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("rollout", type=Path)
-    ap.add_argument("--show", type=int, default=0)
-    args = ap.parse_args()
-    params = load_params()
-    questions = {p.id: p.problem for split in ("search", "test")
-                 for p in read_jsonl(params.problems_file(split), Problem)}
-    tables = {t: pl.read_parquet(args.rollout / f"{t}.parquet") for t in ("judgments", "candidates", "rounds")}
+
+def score_calls(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> dict:
+    """Every right-vs-wrong judge call of a rollout's ``tables`` (judgments, candidates, rounds), scored link by
+    link: ``calls``, ``links`` (counts per link), ``forms`` ((form, oracle label) -> [calls, verdict right,
+    parse failures]) and ``wrong`` (the calls whose verdict is not right: A, B, the expected explanation, the
+    judge's)."""
     cand = {(c["problem_id"], c["round"], c["candidate"]): c for c in tables["candidates"].iter_rows(named=True)}
     prompts = {(r["problem_id"], r["round"]): r["prompt"] for r in tables["rounds"].iter_rows(named=True)}
     links = dict.fromkeys(("right step", "claim A", "claim B", "differences", "zero test", "verdict follows",
                            "verdict right"), 0)
-    n = shown = 0
+    n, forms, wrong_calls = 0, {}, []
     for j in tables["judgments"].iter_rows(named=True):
         a, b = cand[(j["problem_id"], j["round"], j["first"])], cand[(j["problem_id"], j["round"], j["second"])]
-        if (a["oracle"] == "correct") == (b["oracle"] == "correct"):
+        if a["oracle"] is None or (a["oracle"] == "correct") == (b["oracle"] == "correct"):
             continue  # not a right-vs-wrong comparison (or no oracle)
         n += 1
         previous = [step_body(s) for s in re.findall(r"^Step \d+:.*$", prompts[(j["problem_id"], j["round"])], re.M)]
@@ -56,15 +59,42 @@ def main() -> None:
         links["zero test"] += all(k in checks and (checks[k][3] == 0) == (checks[k][1] == checks[k][2]) for k in "AB")
         zero = [k for k in "AB" if k in checks and checks[k][3] == 0]
         links["verdict follows"] += len(zero) == 1 and j["verdict"] == zero[0]
-        ok = (j["verdict"] == "A") == (a["oracle"] == "correct")
+        ok = j["verdict"] == ("A" if a["oracle"] == "correct" else "B")  # a parse failure is not right
         links["verdict right"] += ok
-        if not ok and shown < args.show and right:
-            shown += 1
-            print(f"A: {a['text']}\nB: {b['text']}\nexpected: {toy.verify_explanation(right, bodies['A'], bodies['B'])[0]}"
-                  f"\njudge:    {raw}\n")
+        loser = b if a["oracle"] == "correct" else a
+        f = forms.setdefault(("well-formed" if WELL_FORMED.match(loser["text"]) else "garbled", loser["oracle"]),
+                             [0, 0, 0])
+        f[0], f[1], f[2] = f[0] + 1, f[1] + ok, f[2] + (j["verdict"] is None)
+        if not ok and right:
+            wrong_calls.append((a["text"], b["text"], toy.verify_explanation(right, bodies["A"], bodies["B"])[0], raw))
+    return {"calls": n, "links": links, "forms": forms, "wrong": wrong_calls}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("rollout", type=Path)
+    ap.add_argument("--show", type=int, default=0)
+    ap.add_argument("--forms", action="store_true", help="split by the wrong candidate's form and oracle label")
+    args = ap.parse_args()
+    params = load_params()
+    questions = {p.id: p.problem for split in ("search", "test")
+                 for p in read_jsonl(params.problems_file(split), Problem)}
+    tables = {t: pl.read_parquet(args.rollout / f"{t}.parquet") for t in ("judgments", "candidates", "rounds")}
+    scored = score_calls(tables, questions)
+    n, forms = scored["calls"], scored["forms"]
+    for a, b, expected, raw in scored["wrong"][:args.show]:
+        print(f"A: {a}\nB: {b}\nexpected: {expected}\njudge:    {raw}\n")
     if not n:
         raise SystemExit(f"{args.rollout}: no right-vs-wrong judge calls (no oracle, or no contested rounds)")
-    print(f"{n} right-vs-wrong judge calls: " + ", ".join(f"{k} {v / n:.3f}" for k, v in links.items()))
+    print(f"{n} right-vs-wrong judge calls: " + ", ".join(f"{k} {v / n:.3f}" for k, v in scored["links"].items()))
+    if args.forms:
+        print("| wrong candidate | oracle label | calls | verdict right | parse failures |\n|---|---|---|---|---|")
+        for (form, label), (calls, ok, failed) in sorted(forms.items(), key=lambda kv: (kv[0][0], -kv[1][0])):
+            print(f"| {form} | {label} | {calls} | {ok / calls:.2f} | {failed / calls:.2f} |")
+        garbled = sum(v[0] for k, v in forms.items() if k[0] == "garbled")
+        print(f"garbled: {garbled / n:.2f} of the calls, verdict right "
+              f"{sum(v[1] for k, v in forms.items() if k[0] == 'garbled') / max(garbled, 1):.2f}; well-formed "
+              f"{sum(v[1] for k, v in forms.items() if k[0] == 'well-formed') / max(n - garbled, 1):.2f}")
 
 
 if __name__ == "__main__":

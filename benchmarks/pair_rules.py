@@ -10,9 +10,8 @@ reports, per rollout:
 - ``from all-wrong rounds``: the share of the wrong pairs made in a round none of whose candidates is right
   (no verdict can make a right pair there; the judge must prefer one wrong step to another);
 - ``checked``: the pairs whose every judgment of best against worst *proves* its verdict with the ``verify``
-  explanation (``sets.explanation``): both claims checked against one recomputed value, the arithmetic of
-  both checks exact, the winner's difference 0 and the loser's not; and the share of those that are right.
-  A candidate rule for ``pairs.sql`` (not the paper's): it asks the judge's own explanation, no oracle.
+  explanation (``psrlm/proofs.py``), the pairs ``pairs.keep: proven`` trains on; and the share of those
+  that are right. It asks the judge's own explanation, no oracle.
 
 A judge that writes the ``equation`` explanation, or the ``direct`` judge, has nothing to check: every pair
 then fails the rule.
@@ -23,24 +22,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.judge_links import CHECK
-from psrlm.prompts import parse_verdict
-
-def proves(raw: str | None) -> bool:
-    """Does this ``verify`` explanation prove its own verdict (each claim copied into its check, the checks'
-    arithmetic exact, both against the same recomputed value, the winner's difference 0 and the loser's not)?
-    The checks are read as ``benchmarks.judge_links`` reads them, the verdict as the pipeline parses it."""
-    checks = {k: tuple(int(v) for v in rest) for k, *rest in CHECK.findall(raw or "")}
-    verdict = parse_verdict(raw or "")
-    if verdict is None or set(checks) != {"A", "B"}:
-        return False
-    if any(claim != copied or claim - value != diff for claim, copied, value, diff in checks.values()):
-        return False
-    if checks["A"][2] != checks["B"][2]:
-        return False
-    won, lost = checks[verdict][3], checks["B" if verdict == "A" else "A"][3]
-    return won == 0 and lost != 0
-
+from psrlm.proofs import proves
 
 def pair_rules(pairs: list[dict]) -> dict:
     """``pairs``: one dict per pair: ``right`` (oracle: chosen right, rejected wrong), ``all_wrong`` (no right

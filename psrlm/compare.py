@@ -24,7 +24,8 @@ from pathlib import Path
 
 SUMMARY = "data/metrics/summary.json"
 COLUMNS = ("accuracy", "search_accuracy", "search_greedy_accuracy", "judge_accuracy", "judge_accuracy_wild",
-           "pairs", "pair_correct_rate", "flip_rate", "flip_rate_wild", "tie_rate", "sampled_tokens", "judge_tokens")
+           "pairs", "pair_correct_rate", "pairs_kept", "kept_pair_correct_rate", "flip_rate", "flip_rate_wild",
+           "tie_rate", "sampled_tokens", "judge_tokens")
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:

@@ -320,6 +320,17 @@ class Judge(Strict):
         return self
 
 
+class PairRules(Strict):
+    """Which decided rounds of a rollout become preference pairs (``stages/pairs.py``)."""
+
+    # all: best vs worst of every decided, not rolled-back round (the paper's). proven: only those whose every
+    # judgment of best against worst proves its verdict with the verify explanation (``psrlm/proofs.py``:
+    # both claims checked against one recomputed value, exact arithmetic, the winner's difference 0, the
+    # loser's not). Toy world, explain judge, sets.explanation verify. Not the paper's recipe: the tiny judge
+    # guesses on garbled candidates, and the NLL term then teaches the garbled step it chose (README)
+    keep: Literal["all", "proven"] = "all"
+
+
 Fallback = Literal["none", "last_number"]
 
 
@@ -421,6 +432,7 @@ class Params(Strict):
     generation: Generation = Generation()
     search: Search = Search()
     judge: Judge = Judge()
+    pairs: PairRules = PairRules()
     grading: Grading = Grading()
     iterations: dict[str, Iteration]
     dpo: DPO
@@ -522,6 +534,10 @@ class Params(Strict):
                              "use the benchmark tasks (gsm8k, math500, ...), and only toy_arith with toy")
         if real and self.judge.oracle:
             raise ValueError("judge.oracle: the oracle knows the toy world only (problems.source: toy)")
+        if self.pairs.keep == "proven" and (real or self.judge.mode != "explain" or self.judge.oracle
+                                            or self.sets.explanation != "verify"):
+            raise ValueError("pairs.keep: proven reads the toy judge's verify explanation: it needs problems.source "
+                             "toy, judge.mode explain, judge.oracle false and sets.explanation verify")
         if not real and self.model.base is None and self.problems.splits.pretrain < 1:
             raise ValueError("problems.splits.pretrain: the tiny model needs pretraining problems (>= 1)")
         if not real and self.sets.eft_test_problems > self.problems.splits.test:

@@ -4,8 +4,8 @@ Column names exist once, as the field names below; writers validate rows before 
 check columns and rows on load (see ``schemas.table``).
 """
 
-from schemas.metrics import (AnswerEvalRow, EvalMetrics, JudgeEvalRow, RolloutMetrics, SearchEvalMetrics,
-                             SolutionRolloutMetrics, TaskSearchMetrics)
+from schemas.metrics import (AnswerEvalRow, EvalMetrics, JudgeEvalRow, PairMetrics, RolloutMetrics,
+                             SearchEvalMetrics, SolutionRolloutMetrics, TaskSearchMetrics)
 from schemas.pairs import PreferencePair
 from schemas.problems import Problem
 from schemas.real import LabelledSolution, ModelSolution, PerturbedSolution
@@ -24,6 +24,7 @@ __all__ = [
     "JudgeEvalRow",
     "Judgment",
     "LabelledSolution",
+    "PairMetrics",
     "ModelSolution",
     "PerturbedSolution",
     "PreferencePair",

@@ -11,6 +11,16 @@ class _Metrics(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class PairMetrics(_Metrics):
+    """Per iteration: the decided rounds of its rollout and the pairs ``pairs.keep`` made of them."""
+
+    decided: int  # rounds whose best beat its worst, not rolled back: the pairs of pairs.keep: all
+    pairs: int  # the pairs written (and trained on)
+    keep: Literal["all", "proven"]
+    decided_correct_rate: float | None  # toy: chosen right and rejected wrong (oracle), over the decided rounds
+    pair_correct_rate: float | None  # the same over the pairs kept
+
+
 class RolloutMetrics(_Metrics):
     """Per iteration: what the search produced and how the self-judge behaved."""
 

@@ -15,7 +15,7 @@ import logging
 
 from psrlm.params import Params
 from psrlm.stage import run_stage
-from schemas import EvalMetrics, RolloutMetrics, SearchEvalMetrics, SolutionRolloutMetrics
+from schemas import EvalMetrics, PairMetrics, RolloutMetrics, SearchEvalMetrics, SolutionRolloutMetrics
 from schemas.table import atomic_path, write_json
 
 log = logging.getLogger("stages.summary")
@@ -45,11 +45,12 @@ def dpo_outcome(train: dict) -> tuple[dict, str]:
 
 def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics],
               searched: dict[str, SearchEvalMetrics], tasks: list[str],
-              trained: dict[str, dict] | None = None) -> tuple[dict, str]:
+              trained: dict[str, dict] | None = None, kept: dict[str, PairMetrics] | None = None) -> tuple[dict, str]:
     """summary.json (per model) and summary.md; ``tasks``: the order of the per-task columns
     (``evaluate.tasks``; metrics files keep their keys sorted); ``trained``: the train metrics of the DPO
-    stages, per model."""
-    trained = trained or {}
+    stages, per model; ``kept``: the pairs stages' metrics, per model (with ``pairs.keep: proven``, the pairs
+    and oracle-correct pairs columns show the pairs kept, and the decided rounds in parentheses)."""
+    trained, kept = trained or {}, kept or {}
     summary: dict[str, dict] = {}
     lines = ["| model | accuracy | test-time search (greedy on the same) | judge accuracy | judge parse failures | "
              "steps/solution | DPO (dpo.gate: validation accuracy) | pairs | oracle-correct pairs | "
@@ -73,13 +74,20 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
                                       ("flip_rate_wild", r.flip_rate_wild),
                                       ("sampled_tokens", r.sampled_tokens),
                                       ("judge_tokens", r.judge_tokens)) if v is not None}
+        k = kept.get(name)
+        pairs, right = (str(r.pairs), _f(r.pair_correct_rate)) if r else ("-", "-")
+        if k is not None and k.keep != "all":
+            row |= {"pairs_kept": k.pairs} | ({} if k.pair_correct_rate is None else
+                                               {"kept_pair_correct_rate": k.pair_correct_rate})
+            pairs, right = f"{k.pairs} ({pairs})", f"{_f(k.pair_correct_rate)} ({right})"
         summary[name] = row
-        search = (f"{r.pairs} | {_f(r.pair_correct_rate)} | {_f(r.judge_accuracy_wild)} | {r.tie_rate:.3f} | "
+        search = (f"{pairs} | {right} | {_f(r.judge_accuracy_wild)} | {r.tie_rate:.3f} | "
                   f"{r.parse_failure_rate:.3f} | {r.flip_rate:.3f} ({_f(r.flip_rate_wild)}) | {r.too_long}" if r else "- | - | - | - | - | - | -")
         lines.append(f"| {name} | {e.accuracy:.3f} | {tts} | {e.judge_accuracy:.3f} | {e.judge_parse_failure_rate:.3f} | "
                      f"{e.mean_steps:.2f} | {dpo_cell} | {search} |")
     note = ("\nSearch columns belong to the rollout whose pairs trained the model "
-            "(M2's are M1's own search and judgments). Oracle columns (toy world): the share of pairs whose "
+            "(M2's are M1's own search and judgments). Pairs: with pairs.keep proven, those kept (of the decided "
+            "rounds). Oracle columns (toy world): the share of pairs whose "
             "chosen step is right and rejected wrong, and the judge's accuracy on the search's own comparisons "
             "of a right and a wrong step, and in parentheses the flip rate on those comparisons alone (a flip "
             "between two equally wrong steps is a tie either way). Too long: paths ended because their next prompt would not fit "
@@ -144,7 +152,8 @@ def main(params: Params) -> None:
                 for m in params.evaluate.search_models}
     trained = {m: json.loads(params.metrics_file("train", m).read_text(encoding="utf-8"))
                for m in [*params.iterations, *params.srlm.iterations]}
-    summary, table = summarize(evals, rollouts, searched, params.evaluate.tasks, trained)
+    kept = {i: _read(params.metrics_file("pairs", i), PairMetrics) for i in params.iterations}
+    summary, table = summarize(evals, rollouts, searched, params.evaluate.tasks, trained, kept)
     arm = params.srlm.iterations
     if arm:
         summary |= solution_rows({m: _read(params.metrics_file("eval", m), EvalMetrics) for m in arm},

@@ -177,13 +177,13 @@ def helper_files(p) -> set[str]:
     files = {getattr(p.paths, folder) for folder in type(p.paths).model_fields}
     files |= {p.problems_file(s) for s in [*Splits.model_fields, *(f"bench-{t}" for t in p.evaluate.tasks)]}
     files |= {p.set_file(s) for s in ("ift", "eft_train", "eft_test", "solution_eft_train")}
-    files |= {p.metrics_dir(kind) for kind in ("train", "rollout", "eval")}
+    files |= {p.metrics_dir(kind) for kind in ("train", "rollout", "eval", "pairs")}
     files |= {p.summary_file(s) for s in ("json", "md")} | {p.report_dir()}
     for m in [*BASE_MODELS, *p.iterations, *p.srlm.iterations]:
         files |= {p.model_dir(m), p.eval_dir(m), p.test_search_dir(m), p.metrics_file("train", m),
                   p.metrics_file("eval", m), p.metrics_file("eval", f"{m}-search")}
     for k in [*p.iterations, *p.srlm.iterations]:
-        files |= {p.rollout_dir(k), p.pairs_file(k), p.metrics_file("rollout", k)}
+        files |= {p.rollout_dir(k), p.pairs_file(k), p.metrics_file("rollout", k), p.metrics_file("pairs", k)}
     return {str(f) for f in files}
 
 
@@ -307,8 +307,10 @@ def trace_gaps(stages: dict, raw: dict, runs: list[dict]) -> dict[str, dict[str,
 def test_the_trace_check_catches_a_removed_param_and_out(stages):
     """A hand-made trace of ``pairs@m2``: it matches ``dvc.yaml``; a copy without the param or the out fails."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    run = {"stage": "pairs@m2", "reads": ["iterations.m2.parent", "paths.metrics", "paths.pairs", "paths.rollouts"],
-           "writes": ["data/metrics/timing/pairs-m2.json", "data/pairs/m2.parquet"], "removed": []}
+    run = {"stage": "pairs@m2", "reads": ["iterations.m2.parent", "pairs.keep", "paths.metrics", "paths.pairs",
+                                          "paths.rollouts"],
+           "writes": ["data/metrics/pairs/m2.json", "data/metrics/timing/pairs-m2.json", "data/pairs/m2.parquet"],
+           "removed": []}
     assert trace_gaps(stages, raw, [run]) == {}
     broken = yaml.safe_load(yaml.safe_dump(stages))
     broken["pairs"]["do"]["params"].remove("iterations.${key}")

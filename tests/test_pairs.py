@@ -1,8 +1,17 @@
 """The pairs query and the search metrics query on hand-built rollout tables."""
 
+import json
+from pathlib import Path
+
+import pytest
+
 from psrlm.analytics import query
-from schemas import Candidate, Judgment, Round, SearchPath
-from schemas.table import write_parquet
+from psrlm.params import PairRules, load_params
+from psrlm.proofs import proves
+from schemas import Candidate, Judgment, PreferencePair, Round, SearchPath
+from schemas.table import read_parquet, write_parquet
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def cand(pid, rnd, i, text, wins, final=False, oracle=None):
@@ -43,7 +52,7 @@ def tables(tmp_path):
 
 def test_pairs_skip_ties_and_rolled_back_rounds(tmp_path):
     t = tables(tmp_path)
-    pairs = query("pairs", rounds=t["rounds"], candidates=t["candidates"]).to_dicts()
+    pairs = query("pairs", rounds=t["rounds"], candidates=t["candidates"], judgments=t["judgments"]).to_dicts()
     assert [(p["problem_id"], p["chosen"], p["rejected"]) for p in pairs] == [
         ("p", "Step 1: good", "Step 1: bad"), ("q", "Step 1: ok \\boxed{3}", "Step 1: no")]
     assert pairs[0]["prompt"] == "prompt-p-0" and pairs[1]["chosen_final"] and not pairs[1]["rejected_final"]
@@ -107,17 +116,19 @@ def test_oracle_metrics_score_a_right_judge_1_and_an_inverted_one_0(tmp_path):
     assert inverted["pair_correct_rate"] == 0.0 and inverted["correct_pairs"] == 0
 
 
-def test_the_pair_rules_benchmark_keeps_pairs_whose_explanations_prove_them(tmp_path):
-    """``benchmarks.pair_rules`` on a hand-built rollout: a right pair whose judgments prove their verdicts, a
-    right pair with one judgment that does not (its arithmetic is off), and a pair of two wrong steps whose
-    judge recomputed the wrong value (its checks are exact, so the rule keeps it: the rule asks the judge)."""
-    from benchmarks.pair_rules import pair_rules, proves, rollout_pairs
-
+def test_a_verify_explanation_proves_its_verdict_only_when_its_checks_do():
     assert proves("Second, she gives away 3, so 8 - 3 = 5. A says 6; 6 - 5 = 1. B says 5; 5 - 5 = 0. [[B]]")
     assert not proves("A says 6; 6 - 5 = 2. B says 5; 5 - 5 = 0. [[B]]")  # wrong arithmetic in a check
     assert not proves("A says 6; 6 - 5 = 1. B says 5; 5 - 4 = 1. [[B]]")  # two recomputed values, winner not 0
     assert not proves("A says 5; 5 - 5 = 0. B says 5; 5 - 5 = 0. [[A]]")  # the loser checks out too
+    assert not proves("A says 6; 6 - 5 = 1. [[ says 5; 5 - 5 = 0. [[B]]")  # garbled: B is never checked
     assert not proves("[[A]]") and not proves(None)
+
+
+def proof_rollout(folder):
+    """A right pair whose judgments prove their verdicts (p), a right pair with one judgment that does not (q:
+    its arithmetic is off), and a pair of two wrong steps whose judge recomputed the wrong value (r: its checks
+    are exact, so the rule keeps it: the rule asks the judge, not the oracle)."""
 
     def explained(pid, r, first, second, claims, value):
         a, b = claims[first], claims[second]
@@ -135,9 +146,68 @@ def test_the_pair_rules_benchmark_keeps_pairs_whose_explanations_prove_them(tmp_
         candidates += [cand(pid, 0, i, f"Step 1: {claims[i]}", 0.0, oracle=oracles[i]) for i in (0, 1)]
         judgments += [explained(pid, 0, f, s, claims, value) for f, s in ((0, 1), (1, 0))]
         rounds.append(rnd(pid, 0, "pair", 0, 1, 2.0, 0.0))
+    folder.mkdir(parents=True, exist_ok=True)
     for name, model, rows in [("candidates", Candidate, candidates), ("rounds", Round, rounds),
                               ("judgments", Judgment, judgments)]:
-        write_parquet(tmp_path / f"{name}.parquet", model, rows)
+        write_parquet(folder / f"{name}.parquet", model, rows)
+
+
+def test_the_pair_rules_benchmark_keeps_pairs_whose_explanations_prove_them(tmp_path):
+    from benchmarks.pair_rules import pair_rules, rollout_pairs
+
+    proof_rollout(tmp_path)
     m = pair_rules(rollout_pairs(tmp_path))
     assert m["pairs"] == 3 and m["right"] == 2 / 3 and m["wrong_from_all_wrong"] == 1.0
     assert m["checked"] == 2 and m["checked_right"] == 0.5  # p and r: the rule cannot see a judge's wrong value
+
+
+@pytest.mark.parametrize("keep, kept, right", [("all", ["p", "q", "r"], 2 / 3), ("proven", ["p", "r"], 1 / 2)])
+def test_the_pairs_stage_keeps_what_pairs_keep_says(tmp_path, keep, kept, right):
+    from stages.pairs import main
+
+    params = load_params(ROOT / "params.yaml")
+    params = params.model_copy(update={
+        "paths": params.paths.model_copy(update={k: str(tmp_path / k) for k in ("rollouts", "pairs", "metrics")}),
+        "pairs": PairRules(keep=keep)})
+    proof_rollout(tmp_path / "rollouts" / "m2")
+    main(params, "m2")
+    pairs = read_parquet(params.pairs_file("m2"), PreferencePair)
+    assert [p.problem_id for p in pairs] == kept and all(p.model == "m1" for p in pairs)
+    m = json.loads(params.metrics_file("pairs", "m2").read_text())
+    assert m == {"decided": 3, "pairs": len(kept), "keep": keep, "decided_correct_rate": 2 / 3,
+                 "pair_correct_rate": right}
+
+
+def test_the_judge_links_benchmark_scores_each_link_and_counts_no_parse_failure_as_right():
+    """``benchmarks.judge_links`` on a hand-built round: a right step (0), a well-formed wrong one (1), a garbled
+    one (2). The judge proves its verdict on 0 vs 1 in both orders; it garbles its output on 2 vs 0 (no verdict,
+    with the right step second: a parse failure must not count as choosing it)."""
+    import polars as pl
+
+    from benchmarks.judge_links import score_calls
+
+    question = "Max has 5 coins. First, he gives away 3. Second, he gets 5 more. How many coins does Max have now?"
+    texts = ["Step 1: First, he gives away 3, so 5 - 3 = 2.", "Step 1: First, he gives away 3, so 5 - 3 = 1.",
+             "Step 1: First, he gives away 3, so 5 - 3 = 2. A says"]
+    labels = ["correct", "arithmetic", "format"]
+    candidates = [cand("p", 0, i, t, 0.0, oracle=o) for i, (t, o) in enumerate(zip(texts, labels))]
+    work = "First, he gives away 3, so 5 - 3 = 2."
+    judgments = [
+        Judgment(problem_id="p", round=0, first=0, second=1, raw=f"{work} A says 2; 2 - 2 = 0. B says 1; 1 - 2 = -1. "
+                 "[[A]]", verdict="A", p_a=None, winner=0),
+        Judgment(problem_id="p", round=0, first=1, second=0, raw=f"{work} A says 1; 1 - 2 = -1. B says 2; 2 - 2 = 0. "
+                 "[[B]]", verdict="B", p_a=None, winner=0),
+        Judgment(problem_id="p", round=0, first=2, second=0, raw="First, he [[ says", verdict=None, p_a=None,
+                 winner=None),
+        Judgment(problem_id="p", round=0, first=1, second=2, raw="[[A]]", verdict="A", p_a=None,
+                 winner=1)]  # both wrong: not in the wild
+    rounds = [rnd("p", 0, "pair", 0, 1, 2.0, 0.0)]
+    tables = {name: pl.DataFrame([r.model_dump() for r in rows])
+              for name, rows in (("candidates", candidates), ("judgments", judgments), ("rounds", rounds))}
+    scored = score_calls(tables, {"p": question})
+    assert scored["calls"] == 3  # the both-wrong call is not in the wild
+    links = scored["links"]
+    assert links["verdict right"] == 2 and links["verdict follows"] == 2 and links["right step"] == 2
+    assert links["claim A"] == 2 and links["claim B"] == 2
+    assert scored["forms"] == {("well-formed", "arithmetic"): [2, 2, 0], ("garbled", "format"): [1, 0, 1]}
+    assert len(scored["wrong"]) == 1 and scored["wrong"][0][3] == "First, he [[ says"

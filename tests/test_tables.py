@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from psrlm.report import arm_table, task_table
-from schemas import AnswerEvalRow, EvalMetrics, SearchEvalMetrics, TaskSearchMetrics
+from schemas import (AnswerEvalRow, EvalMetrics, PairMetrics, RolloutMetrics, SearchEvalMetrics,
+                     TaskSearchMetrics)
 from schemas.table import write_jsonl
 from stages.summary import dpo_outcome, summarize
 
@@ -85,3 +86,21 @@ def test_the_report_puts_both_arms_side_by_side_per_iteration(tmp_path):
         == [(1, "m1", 0.5, "m1", 0.5), (2, "m2", 0.75, "s2", 0.625), (3, "m3", None, None, None)]
     off = arm_table({"psrlm": ["m1", "m2"], "srlm": []}, files).to_dicts()  # the arm off (the default)
     assert [r["srlm_accuracy"] for r in off] == [None, None] and off[1]["psrlm_accuracy"] == 0.75
+
+
+def test_the_summary_shows_the_pairs_pairs_keep_kept():
+    """``pairs.keep: proven``: the pairs trained on and their oracle-correct share, beside the decided rounds'."""
+    evals = {m: evaluation({"gsm8k": 0.5, "aime24": 0.5}, {"gsm8k": 3.0, "aime24": 3.0}, {"gsm8k": 9.0, "aime24": 9.0})
+             for m in ("m1", "m2")}
+    rollout = RolloutMetrics(problems=400, pairs=136, rounds=995, tie_rate=0.4, rollbacks=10, judgments=1090,
+                             parse_failures=40, parse_failure_rate=0.037, flip_rate=0.5, single_candidate_rate=0.7,
+                             path_accuracy=0.6, mean_steps=2.0, correct_pairs=97, pair_correct_rate=0.713)
+    kept = {"m2": PairMetrics(decided=136, pairs=115, keep="proven", decided_correct_rate=0.713,
+                              pair_correct_rate=0.791)}
+    summary, md = summarize(evals, {"m2": rollout}, {}, TASKS, {}, kept)
+    assert summary["m2"]["pairs"] == 136 and summary["m2"]["pairs_kept"] == 115
+    assert summary["m2"]["kept_pair_correct_rate"] == 0.791 and "pairs_kept" not in summary["m1"]
+    assert "| 115 (136) | 0.791 (0.713) |" in md
+    every = {"m2": kept["m2"].model_copy(update={"keep": "all", "pairs": 136, "pair_correct_rate": 0.713})}
+    summary, md = summarize(evals, {"m2": rollout}, {}, TASKS, {}, every)
+    assert "pairs_kept" not in summary["m2"] and "| 136 | 0.713 |" in md  # the paper's rule: one number
