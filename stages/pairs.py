@@ -47,7 +47,7 @@ def main(params: Params, iteration: str) -> None:
     keep = [True] * decided
     if params.pairs.keep == "proven":
         keep = [proven(w, n) for w, n in frame.select("won_raw", "compared").iter_rows()]
-    kept = frame.filter(pl.Series(keep)).drop("won_raw", "compared")
+    kept = frame.filter(pl.Series(keep, dtype=pl.Boolean)).drop("won_raw", "compared")
     rows = [PreferencePair(**r, model=source) for r in kept.iter_rows(named=True)]
     n = write_parquet(params.pairs_file(iteration), PreferencePair, rows)
 

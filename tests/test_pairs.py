@@ -211,3 +211,23 @@ def test_the_judge_links_benchmark_scores_each_link_and_counts_no_parse_failure_
     assert links["claim A"] == 2 and links["claim B"] == 2
     assert scored["forms"] == {("well-formed", "arithmetic"): [2, 2, 0], ("garbled", "format"): [1, 0, 1]}
     assert len(scored["wrong"]) == 1 and scored["wrong"][0][3] == "First, he [[ says"
+
+
+@pytest.mark.parametrize("keep", ["all", "proven"])
+def test_the_pairs_stage_writes_an_empty_table_when_no_round_was_decided(tmp_path, keep):
+    from stages.pairs import main
+
+    params = load_params(ROOT / "params.yaml")
+    params = params.model_copy(update={
+        "paths": params.paths.model_copy(update={k: str(tmp_path / k) for k in ("rollouts", "pairs", "metrics")}),
+        "pairs": PairRules(keep=keep)})
+    folder = tmp_path / "rollouts" / "m2"
+    folder.mkdir(parents=True)
+    write_parquet(folder / "candidates.parquet", Candidate, [cand("p", 0, 0, "Step 1: x", 1.0),
+                                                             cand("p", 0, 1, "Step 1: y", 1.0)])
+    write_parquet(folder / "rounds.parquet", Round, [rnd("p", 0, "tie_rollback", None, None, 1.0, 1.0)])
+    write_parquet(folder / "judgments.parquet", Judgment, [judgment("p", 0, 0, 1, "A"), judgment("p", 0, 1, 0, "A")])
+    main(params, "m2")
+    assert read_parquet(params.pairs_file("m2"), PreferencePair) == []
+    m = json.loads(params.metrics_file("pairs", "m2").read_text())
+    assert m["decided"] == 0 and m["pairs"] == 0 and m["pair_correct_rate"] is None
