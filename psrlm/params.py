@@ -225,7 +225,7 @@ class DPO(Train):
 
 
 Corruption = Literal["wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_event", "wrong_operand",
-                     "skipped_step", "repeated_step"]
+                     "skipped_step", "repeated_step", "garbled"]
 
 
 class Sets(Strict):

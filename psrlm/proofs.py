@@ -5,7 +5,8 @@ The verify judge writes the step it expects, then checks each candidate's claim 
     Second, she gets 4 more, so 7 + 4 = 11. A says 9; 9 - 11 = -2. B says 11; 11 - 11 = 0. [[B]]
 
 Such an explanation *proves* its verdict when both claims are checked against one recomputed value, each
-check's arithmetic is exact, and the winner's difference is 0 and the loser's is not. A verdict that does
+check's arithmetic is exact, and the winner's difference is 0 and the loser's is not; or when the winner's
+check is exact with difference 0 and the loser is garbled and claims nothing (``A says nothing.``). A verdict that does
 not follow from its own explanation (or whose explanation is cut off, garbled, or checks one candidate
 only) proves nothing. ``pairs.keep: proven`` trains only on pairs every best-vs-worst judgment of which
 proves (``stages/pairs.py``); ``benchmarks.judge_links`` and ``benchmarks.pair_rules`` read the same checks.
@@ -19,17 +20,21 @@ import re
 from psrlm.prompts import parse_verdict
 
 CHECK = re.compile(r"([AB]) says (-?\d+); (-?\d+) - (-?\d+) = (-?\d+)")
+NOTHING = re.compile(r"\b([AB]) says nothing\.")
 
 
 def proves(raw: str | None) -> bool:
     """Does this ``verify`` explanation prove its own verdict (see the module doc)?"""
     checks = {k: tuple(int(v) for v in rest) for k, *rest in CHECK.findall(raw or "")}
+    nothing = set(NOTHING.findall(raw or ""))
     verdict = parse_verdict(raw or "")
-    if verdict is None or set(checks) != {"A", "B"}:
+    loser = "B" if verdict == "A" else "A"
+    if verdict is None or nothing & set(checks) or verdict not in checks or set(checks) | nothing != {"A", "B"}:
         return False
     if any(claim != copied or claim - value != diff for claim, copied, value, diff in checks.values()):
         return False
+    if loser in nothing:
+        return checks[verdict][3] == 0
     if checks["A"][2] != checks["B"][2]:
         return False
-    won, lost = checks[verdict][3], checks["B" if verdict == "A" else "A"][3]
-    return won == 0 and lost != 0
+    return checks[verdict][3] == 0 and checks[loser][3] != 0

@@ -108,9 +108,9 @@ def solution_eft_record(p: Problem, kinds: dict[str, float], rng: random.Random,
     """The SRLM arm's cold-start example for ``p``: its reference solution against a whole wrong one (a
     step corrupted as the step EFT's are, at a random position, the later steps carried on from it, so
     the boxed answer is wrong), or None if no corruption applies. ``skipped_step`` is not used: carried
-    on, it repeats the event it skipped to."""
+    on, it repeats the event it skipped to; nor is ``garbled``: the solution judge checks the final claim only."""
     position = rng.randrange(len(p.steps))
-    for kind in weighted_order({k: w for k, w in kinds.items() if k != "skipped_step"}, rng):
+    for kind in weighted_order({k: w for k, w in kinds.items() if k not in ("skipped_step", "garbled")}, rng):
         wrong = toy.corrupt_step(p.steps, position, kind, rng, cfg)
         bodies = toy.carry_on(p.steps, position, wrong) if wrong is not None else None
         if bodies is None or toy.claim_of(bodies[-1]) == toy.claim_of(p.steps[-1]):

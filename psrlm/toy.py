@@ -13,7 +13,8 @@ a tiny model copies what follows the step's ordinal in the question (an inductio
 early) and computes next to it, instead of finding the n-th event of the story by counting. Measured
 with the 1.1M-parameter default: without the ordinals M1 copied the wrong event so often that it
 solved 13% of held-out problems while getting 80% of its equations right. The corruptions make the wrong next steps an
-oracle judge knows to be wrong: wrong arithmetic, a wrong operand, a skipped step, a repeated step.
+oracle judge knows to be wrong: wrong arithmetic, a wrong operand, a skipped step, a repeated step, and
+garbled text (a step cut off, or with words spliced in), the one kind that is not a step of the grammar at all.
 """
 
 from __future__ import annotations
@@ -148,7 +149,19 @@ def _finish(event: str, a: int, kind: str, x: int, result: int, final: bool) -> 
 
 
 CORRUPTIONS = ("wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_event", "wrong_operand",
-               "skipped_step", "repeated_step")
+               "skipped_step", "repeated_step", "garbled")
+
+# A step of the toy grammar (its body, without ``Step n:``): one restated event, one equation, at most a
+# boxed answer. Anything else is garbled: the oracle calls it a ``format`` error, the judge's check gives it
+# no claim (``A says nothing.``).
+WELL_FORMED = re.compile(r"(?:First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth), (?:he|she) "
+                         r"(?:gets \d+ more|gives away \d+|multiplies them by \d+), "
+                         r"so -?\d+ [-+*] -?\d+ = -?\d+\.(?: The answer is \\boxed\{-?\d+\}\.)?")
+
+
+def well_formed(body: str) -> bool:
+    """Is ``body`` (a step without its header) a step of the toy grammar?"""
+    return WELL_FORMED.fullmatch(body.strip()) is not None
 
 
 def corrupt_step(steps: list[str], position: int, kind: str, rng: random.Random, cfg: ToyProblems) -> str | None:
@@ -231,7 +244,31 @@ def _corrupt(steps: list[str], position: int, kind: str, rng: random.Random, cfg
         if position == 0:
             return None
         return steps[position - 1]
+    if kind == "garbled":  # a cut can end a final step at its equation: a well-formed step, drawn again
+        return next((g for g in (_garble(steps[position], rng) for _ in range(8)) if not well_formed(g)), None)
     raise ValueError(f"unknown corruption '{kind}'")
+
+
+def _garble(step: str, rng: random.Random) -> str:
+    """The right step made garbled the ways the search's DPO models garble theirs (measured on the
+    default's rollouts, ``benchmarks.judge_links --forms``): cut off (``Second, he gets 5 more, so 6 +``),
+    a tail of other text after it (``... = 11. A``, ``... = 4. The 7; 7 - 8 = -1.``, the judge's words),
+    or a second event spliced into it (``First, she gives away 0. How, she gives away 2, so 5 - 2 = 3.``).
+    Its claim may be the right result: only the form is wrong."""
+    event, rest = step.split(", so ", 1)
+    ordinal, clause = event.split(", ", 1)
+    pro = clause.split(" ", 1)[0]
+    n, m = rng.randint(0, 20), rng.randint(0, 20)
+    form = rng.choice(("cut", "tail", "splice"))
+    if form == "cut":
+        words = step.split(" ")
+        return " ".join(words[: rng.randrange(1, len(words))])
+    if form == "tail":
+        tail = rng.choice(("A", "B", "The", "The answer is", f"A says {n}; {n} - {m} = {n - m}.",
+                           f"The {n}; {n} - {m} = {n - m}.", f"B says {n}; {n} - {m}", "B]]", f"{pro} gets {n} more,"))
+        return f"{step} {tail}"
+    other = rng.choice((f"gets {n} more", f"gives away {n}", f"multiplies them by {n}"))
+    return f"{ordinal}, {pro} {other}. {rng.choice(('How', 'The', 'Then', ordinal))}, {clause}, so {rest}"
 
 
 # --- the oracle: is a step the right next step? ---------------------------------------------------
@@ -283,7 +320,8 @@ def solve(question: str) -> list[str] | None:
 
 def step_error(reference: list[str], previous_bodies: list[str], body: str) -> str:
     """The oracle's view of a candidate next step, given the steps before it as written: ``correct``,
-    or the first thing wrong with it: ``format`` (no equation), ``event`` (not the next event of the
+    or the first thing wrong with it: ``format`` (not a step of the grammar: no equation, cut off, other
+    text spliced in or after it), ``event`` (not the next event of the
     story: a skipped, repeated or invented event, or a wrong operand), ``previous_value`` (starts
     from a value other than the one carried over), ``arithmetic`` (its result is wrong),
     ``answer_mismatch`` (its boxed answer differs from its result), ``final`` (answers too early, or
@@ -292,7 +330,7 @@ def step_error(reference: list[str], previous_bodies: list[str], body: str) -> s
     if position >= len(reference):
         return "extra"
     parsed, ref = parse_equation(body), parse_equation(reference[position])
-    if parsed is None or ref is None:
+    if parsed is None or ref is None or not well_formed(body):
         return "format"
     a, op, x, b = parsed
     if event_of(body) != event_of(reference[position]) or (op, x) != (ref[1], ref[2]):
@@ -324,8 +362,8 @@ def check_claim(label: str, true: int, body: str) -> tuple[str, bool]:
     one-bit equality test of two numbers (measured from the same M0, 8 x 16 checks a step: the
     difference form was 87% right at 500 steps, a yes/no form 49% at 500 and 68% at 1,500).
     """
-    claim = claim_of(body)
-    if claim is None:
+    claim = claim_of(body) if well_formed(body) else None
+    if claim is None:  # garbled: whatever number it holds, it claims nothing
         return f"{label} says nothing.", False
     return f"{label} says {claim}; {claim} - {true} = {claim - true}.", claim == true
 

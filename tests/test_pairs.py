@@ -123,6 +123,11 @@ def test_a_verify_explanation_proves_its_verdict_only_when_its_checks_do():
     assert not proves("A says 5; 5 - 5 = 0. B says 5; 5 - 5 = 0. [[A]]")  # the loser checks out too
     assert not proves("A says 6; 6 - 5 = 1. [[ says 5; 5 - 5 = 0. [[B]]")  # garbled: B is never checked
     assert not proves("[[A]]") and not proves(None)
+    # a garbled candidate claims nothing: the other one's exact 0 proves the verdict, nothing else does
+    assert proves("Second, she gives away 3, so 8 - 3 = 5. A says nothing. B says 5; 5 - 5 = 0. [[B]]")
+    assert not proves("Second, she gives away 3, so 8 - 3 = 5. A says nothing. B says 6; 6 - 5 = 1. [[B]]")
+    assert not proves("Second, she gives away 3, so 8 - 3 = 5. A says nothing. B says 5; 5 - 5 = 0. [[A]]")
+    assert not proves("A says nothing. B says nothing. [[B]]")
 
 
 def proof_rollout(folder):

@@ -6,7 +6,7 @@ from psrlm.grader import is_correct
 from psrlm.params import ToyProblems
 from psrlm.sets import build_eft, build_ift
 from psrlm.toy import (CORRUPTIONS, apply, corrupt_step, generate_splits, parse_equation, right_step, solve,
-                       step_error, verify_explanation, with_checks)
+                       step_error, verify_explanation, well_formed, with_checks)
 from schemas import Problem
 
 CFG = ToyProblems()
@@ -84,6 +84,30 @@ def test_every_corruption_is_wrong():
                 assert wrong != p["steps"][pos]
                 assert step_error(p["steps"], p["steps"][:pos], wrong) != "correct", (kind, wrong)
     assert seen == set(CORRUPTIONS)
+
+
+def test_a_garbled_step_is_no_step_of_the_grammar_and_claims_nothing():
+    """The search's DPO models write garbled steps (cut off, words spliced in or after), and a check of the
+    claim alone cannot tell one whose number is right from the right step: the oracle calls any text off the
+    grammar a ``format`` error, and the judge's check gives it no claim, so the verify explanation rejects it."""
+    rng = random.Random(1)
+    problems = generate_splits(CFG, {"a": 200}, seed=6)["a"]
+    assert all(well_formed(s) for p in problems for s in p["steps"])
+    forms = set()
+    for p in problems:
+        pos = rng.randrange(len(p["steps"]))
+        wrong = corrupt_step(p["steps"], pos, "garbled", rng, CFG)
+        assert not well_formed(wrong) and step_error(p["steps"], p["steps"][:pos], wrong) == "format"
+        text, ok_a, ok_b = verify_explanation(p["steps"][pos], wrong, p["steps"][pos])
+        assert " A says nothing. B says " in text and (ok_a, ok_b) == (False, True)
+        forms.add("cut" if p["steps"][pos].startswith(wrong) else "tail" if wrong.startswith(p["steps"][pos])
+                  else "splice")
+    assert forms == {"cut", "tail", "splice"}
+    ref = ["First, he gives away 2, so 5 - 2 = 3.", "Second, he gets 5 more, so 3 + 5 = 8. The answer is \\boxed{8}."]
+    for garbled in ("First, he gives away 0. How, he gives away 2, so 5 - 2 = 3.", "First, he gives away 2, so 5 - 2 = 3. A",
+                    "First, he gives away 2, so 5 -"):
+        assert step_error(ref, [], garbled) == "format"
+        assert verify_explanation(ref[0], garbled, ref[0])[1:] == (False, True)
 
 
 def test_the_oracle_reads_the_question_and_knows_each_error():
