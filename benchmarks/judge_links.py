@@ -7,10 +7,10 @@ verify explanation (``Second, ... so 7 + 4 = 11. A says 9; 9 - 11 = -2. B says 1
 is taken apart and each link scored: the right step worked out, each candidate's claim copied, the
 differences computed, "is it 0" right, the verdict following its own checks, and the verdict right.
 Prints the shares; ``--show`` prints wrong calls beside the explanation the oracle would write; ``--forms``
-splits the calls by the wrong candidate's form (``well-formed``: a step of the toy grammar, ``psrlm.toy.well_formed``,
-``Step 2: Second, she gets 4 more, so 7 + 4 = 11.`` with at most a boxed answer after it; ``garbled``: anything else, such as a
-step cut off at ``search.max_step_tokens`` or text spliced from elsewhere) and its oracle label, with the
-verdict's accuracy and the parse failures of each.
+splits the calls by the wrong candidate's form (``well-formed``: a step of the toy grammar,
+``psrlm.toy.well_formed``, ``Step 2: Second, she gets 4 more, so 7 + 4 = 11.`` with at most a boxed answer after
+it; ``garbled``: anything else, such as a step cut off at ``search.max_step_tokens`` or text spliced from
+elsewhere) and its oracle label, with the verdict's accuracy and the parse failures of each.
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ from psrlm.proofs import CHECK
 from psrlm.steps import step_body
 from schemas import Problem
 from schemas.table import read_jsonl
-
-
 
 
 def score_calls(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> dict:
@@ -60,8 +58,8 @@ def score_calls(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> d
         ok = j["verdict"] == ("A" if a["oracle"] == "correct" else "B")  # a parse failure is not right
         links["verdict right"] += ok
         loser = b if a["oracle"] == "correct" else a
-        f = forms.setdefault(("well-formed" if toy.well_formed(step_body(loser["text"])) else "garbled", loser["oracle"]),
-                             [0, 0, 0])
+        form = "well-formed" if toy.well_formed(step_body(loser["text"])) else "garbled"
+        f = forms.setdefault((form, loser["oracle"]), [0, 0, 0])
         f[0], f[1], f[2] = f[0] + 1, f[1] + ok, f[2] + (j["verdict"] is None)
         if not ok and right:
             wrong_calls.append((a["text"], b["text"], toy.verify_explanation(right, bodies["A"], bodies["B"])[0], raw))

@@ -154,7 +154,7 @@ CORRUPTIONS = ("wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_e
 # A step of the toy grammar (its body, without ``Step n:``): one restated event, one equation, at most a
 # boxed answer. Anything else is garbled: the oracle calls it a ``format`` error, the judge's check gives it
 # no claim (``A says nothing.``).
-WELL_FORMED = re.compile(r"(?:First|Second|Third|Fourth|Fifth|Sixth|Seventh|Eighth|Ninth|Tenth), (?:he|she) "
+WELL_FORMED = re.compile(rf"(?:{'|'.join(ORDINALS)}), (?:he|she) "
                          r"(?:gets \d+ more|gives away \d+|multiplies them by \d+), "
                          r"so -?\d+ [-+*] -?\d+ = -?\d+\.(?: The answer is \\boxed\{-?\d+\}\.)?")
 
