@@ -29,7 +29,7 @@ from benchmarks.validate import validation_parser, validation_problems
 from psrlm.generation import Sampling, open_generator
 from psrlm.params import load_params
 from psrlm.prompts import chat_prompt, reasoning_prompt
-from psrlm.steps import NEXT_STEP_STOP, format_step, join_steps, normalize_step, step_body
+from psrlm.steps import format_step, join_steps, normalize_step, step_body, step_stops
 from psrlm.toy import parse_equation, step_error
 from schemas import Problem
 
@@ -94,8 +94,8 @@ def main() -> None:
     top_p = s.top_p if args.top_p is None else args.top_p
     problems = validation_problems(params, args)
     sampling = Sampling(n=width, temperature=temperature, top_p=top_p, max_tokens=s.max_step_tokens,
-                        stop=(NEXT_STEP_STOP,))
-    greedy = Sampling(n=1, temperature=0.0, max_tokens=s.max_step_tokens, stop=(NEXT_STEP_STOP,))
+                        stop=step_stops(s.step_end))
+    greedy = Sampling(n=1, temperature=0.0, max_tokens=s.max_step_tokens, stop=step_stops(s.step_end))
     for model in args.models:
         generator = open_generator(model, params.generation, seed=params.seed, backend=args.backend)
         where = positions(problems, generator.tokenizer, params.prompts.style)

@@ -25,14 +25,14 @@ from psrlm.progress import progress
 from psrlm.judge import Verdict, judge_requests, verdict_of
 from psrlm.prompts import judge_prompt
 from psrlm.search import ProblemSearch, SearchProblem
-from psrlm.steps import NEXT_STEP_STOP
+from psrlm.steps import step_stops
 
 log = logging.getLogger(__name__)
 
 
 def candidate_sampling(cfg: Search) -> Sampling:
     return Sampling(n=cfg.width, temperature=cfg.temperature, top_p=cfg.top_p,
-                    max_tokens=cfg.max_step_tokens, stop=(NEXT_STEP_STOP,))
+                    max_tokens=cfg.max_step_tokens, stop=step_stops(cfg.step_end))
 
 
 @dataclass

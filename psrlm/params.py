@@ -293,6 +293,9 @@ class Search(Strict):
     max_steps: int = Field(8, ge=1)
     max_rollbacks: int = Field(3, ge=0)
     max_step_tokens: int = Field(48, ge=1)
+    # where a sampled step ends: line (at the end of its first line: the toy world, whose steps are one line
+    # each) | header (paper: at the next "Step n:", a step may span lines; the real profiles)
+    step_end: Literal["header", "line"] = "line"
     max_in_flight: int = Field(64, ge=1)  # problems searched at once (continuous batching)
 
 

@@ -11,8 +11,16 @@ from __future__ import annotations
 import re
 
 STEP_HEADER = re.compile(r"^Step (\d+):\s?", re.MULTILINE)
-# Where a generated step ends: the next step header on a new line.
+# Where a generated step ends: the next step header on a new line (a step may span lines: the paper's
+# and real math's), or the end of its first line (``search.step_end: line``: a world whose steps are
+# one line each, the toy's, where text after the line is never part of a right step).
 NEXT_STEP_STOP = "\nStep "
+LINE_STOP = "\n"
+
+
+def step_stops(step_end: str) -> tuple[str, ...]:
+    """The stop strings of a generated step: ``step_end`` is ``search.step_end`` (header | line)."""
+    return {"header": (NEXT_STEP_STOP,), "line": (LINE_STOP,)}[step_end]
 
 
 def format_step(number: int, body: str) -> str:
