@@ -49,7 +49,8 @@ def test_the_trace_records_the_keys_read_and_the_files_written(tmp_path, monkeyp
         "stage": "dpo@m2",
         "reads": ["evaluate.models", "grading.fallback", "iterations.m3.parent", "paths.pairs",
                   "problems.toy.operand_max", "problems.toy.split_ops", "search.max_rollbacks",
-                  "search.max_step_tokens", "search.max_steps", "search.temperature", "search.width"],
+                  "search.max_step_tokens", "search.max_steps", "search.step_end", "search.temperature",
+                  "search.width"],
         "writes": ["data/changed.txt", "data/models/m2/w.bin"],
         "removed": ["data/removed.txt"],
     }
