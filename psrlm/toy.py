@@ -14,7 +14,7 @@ early) and computes next to it, instead of finding the n-th event of the story b
 with the 1.1M-parameter default: without the ordinals M1 copied the wrong event so often that it
 solved 13% of held-out problems while getting 80% of its equations right. The corruptions make the wrong next steps an
 oracle judge knows to be wrong: wrong arithmetic, a wrong operand, a skipped step, a repeated step, and
-garbled text (a step cut off, or with words spliced in), the one kind that is not a step of the grammar at all.
+garbled text (a step cut off, run on, or with words spliced in), the one kind that is not a step of the grammar at all.
 """
 
 from __future__ import annotations
@@ -253,13 +253,15 @@ def _garble(step: str, rng: random.Random) -> str:
     """The right step made garbled the ways the search's DPO models garble theirs (measured on the
     default's rollouts, ``benchmarks.judge_links --forms``): cut off (``Second, he gets 5 more, so 6 +``),
     a tail of other text after it (``... = 11. A``, ``... = 4. The 7; 7 - 8 = -1.``, the judge's words),
-    or a second event spliced into it (``First, she gives away 0. How, she gives away 2, so 5 - 2 = 3.``).
-    Its claim may be the right result: only the form is wrong."""
+    a second event spliced into it (``First, she gives away 0. How, she gives away 2, so 5 - 2 = 3.``),
+    a boxed answer left open that runs on (``... = 1. The answer is \\boxed{1. The answer is``), or junk
+    inside the line (``5 +  BeginB 3 = 8``, ``\\boxedth}``). Its claim may be the right result: only the
+    form is wrong."""
     event, rest = step.split(", so ", 1)
     ordinal, clause = event.split(", ", 1)
     pro = clause.split(" ", 1)[0]
     n, m = rng.randint(0, 20), rng.randint(0, 20)
-    form = rng.choice(("cut", "tail", "splice"))
+    form = rng.choice(("cut", "tail", "splice", "open_box", "noise"))
     if form == "cut":
         words = step.split(" ")
         return " ".join(words[: rng.randrange(1, len(words))])
@@ -267,8 +269,14 @@ def _garble(step: str, rng: random.Random) -> str:
         tail = rng.choice(("A", "B", "The", "The answer is", f"A says {n}; {n} - {m} = {n - m}.",
                            f"The {n}; {n} - {m} = {n - m}.", f"B says {n}; {n} - {m}", "B]]", f"{pro} gets {n} more,"))
         return f"{step} {tail}"
-    other = rng.choice((f"gets {n} more", f"gives away {n}", f"multiplies them by {n}"))
-    return f"{ordinal}, {pro} {other}. {rng.choice(('How', 'The', 'Then', ordinal))}, {clause}, so {rest}"
+    if form == "open_box":
+        result = parse_equation(step)[3]
+        run_on = rng.choice(("The answer is", f"{ordinal}, {pro} gets {n} more", f"{n} - {m} = {n - m}.", "[[B",
+                             "[[A", f"A says {n};", "The", f"{pro} gives{n} - {m} = {n - m}."))
+        return f"{step.split(' The answer is ')[0]} The answer is \\boxed{{{rng.choice((result, n))}. {run_on}"
+    fragment = rng.choice(("th", "Begin", "B", "A", "[[", "ond", "}", "{", "How", " ", "The"))
+    at = rng.randrange(1, len(step) - 1)
+    return f"{step[:at]}{fragment}{step[at:]}"
 
 
 # --- the oracle: is a step the right next step? ---------------------------------------------------

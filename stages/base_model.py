@@ -49,8 +49,9 @@ def tokenizer_corpus(problems: list[Problem]) -> list[str]:
     for style in ("paper", "compact"):  # compact-claims adds no words of its own: one tokenizer (and M0) for both
         texts += [prompts.reasoning_prompt("x", style), prompts.judge_prompt("x", ["Step 1: x"], "Step 2: a", "Step 2: b", style)]
     texts += [prompts.judge_target(toy.judge_explanation("1 + 1 = 2.", v == "A"), v) for v in "AB"]
-    texts += [prompts.judge_target(toy.verify_explanation("First, she gets 1 more, so 1 + 1 = 2.", "1 + 1 = 2.",
-                                                          "1 + 1 = 3.")[0], "A")]
+    right, wrong = "First, she gets 1 more, so 1 + 1 = 2.", "First, she gets 1 more, so 1 + 1 = 3."
+    texts += [prompts.judge_target(toy.verify_explanation(right, a, b)[0], v)  # two checks; a garbled one says nothing
+              for a, b, v in ((right, wrong, "A"), (wrong[:-4], right, "B"))]
     return texts
 
 

@@ -1,6 +1,7 @@
 """The toy world: solutions are right by construction, corruptions are wrong, splits are disjoint."""
 
 import random
+import re
 
 from psrlm.grader import is_correct
 from psrlm.params import ToyProblems
@@ -87,7 +88,7 @@ def test_every_corruption_is_wrong():
 
 
 def test_a_garbled_step_is_no_step_of_the_grammar_and_claims_nothing():
-    """The search's DPO models write garbled steps (cut off, words spliced in or after), and a check of the
+    """The search's DPO models write garbled steps (cut off, run on, junk in or after the line), and a check of the
     claim alone cannot tell one whose number is right from the right step: the oracle calls any text off the
     grammar a ``format`` error, and the judge's check gives it no claim, so the verify explanation rejects it."""
     rng = random.Random(1)
@@ -100,12 +101,15 @@ def test_a_garbled_step_is_no_step_of_the_grammar_and_claims_nothing():
         assert not well_formed(wrong) and step_error(p["steps"], p["steps"][:pos], wrong) == "format"
         text, ok_a, ok_b = verify_explanation(p["steps"][pos], wrong, p["steps"][pos])
         assert " A says nothing. B says " in text and (ok_a, ok_b) == (False, True)
-        forms.add("cut" if p["steps"][pos].startswith(wrong) else "tail" if wrong.startswith(p["steps"][pos])
-                  else "splice")
-    assert forms == {"cut", "tail", "splice"}
+        right = p["steps"][pos]
+        forms.add("cut" if right.startswith(wrong) else "tail" if wrong.startswith(right)
+                  else "open_box" if re.search(r"\\boxed\{-?\d+\. ", wrong)
+                  else "splice" if ". " in wrong.split(", so ")[0] else "noise")
+    assert forms == {"cut", "tail", "splice", "open_box", "noise"}
     ref = ["First, he gives away 2, so 5 - 2 = 3.", "Second, he gets 5 more, so 3 + 5 = 8. The answer is \\boxed{8}."]
     for garbled in ("First, he gives away 0. How, he gives away 2, so 5 - 2 = 3.", "First, he gives away 2, so 5 - 2 = 3. A",
-                    "First, he gives away 2, so 5 -"):
+                    "First, he gives away 2, so 5 -", "First, he gives away 2, so 5 - 2 = 3. The answer is \\boxed{3. [[B",
+                    "First, he gives away 2, so 5 -  Begin2 = 3.", "First, he gives away 2, so 5 - 2 = 3. The answer is \\boxedth}."):
         assert step_error(ref, [], garbled) == "format"
         assert verify_explanation(ref[0], garbled, ref[0])[1:] == (False, True)
 
