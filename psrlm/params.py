@@ -240,7 +240,7 @@ class Sets(Strict):
     # matched to the errors the search makes (the rollout report counts them)
     corruptions: list[Corruption] | dict[Corruption, float] = Field(
         default={"answer_mismatch": 0.3, "wrong_arithmetic": 0.3, "wrong_event": 0.2, "wrong_previous": 0.1,
-                 "repeated_step": 0.05, "skipped_step": 0.05, "garbled": 0.15}, min_length=1
+                 "repeated_step": 0.05, "skipped_step": 0.05, "garbled": 0.3}, min_length=1
     )
     # toy judge explanation: verify (check each candidate's claim against the recomputed equation; the
     # verdict follows from the checks) | equation (one sentence on A's equation, the older form)

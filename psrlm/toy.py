@@ -254,14 +254,15 @@ def _garble(step: str, rng: random.Random) -> str:
     default's rollouts, ``benchmarks.judge_links --forms``): cut off (``Second, he gets 5 more, so 6 +``),
     a tail of other text after it (``... = 11. A``, ``... = 4. The 7; 7 - 8 = -1.``, the judge's words),
     a second event spliced into it (``First, she gives away 0. How, she gives away 2, so 5 - 2 = 3.``),
-    a boxed answer left open that runs on (``... = 1. The answer is \\boxed{1. The answer is``), or junk
+    a boxed answer left open that runs on (``... = 1. The answer is \\boxed{1. The answer is``), a broken box
+    (``\\boxedboxed{``, ``\\boxed}.1}.``, ``\\boxedAboxedA]]``: the DPO models' commonest garble), or junk
     inside the line (``5 +  BeginB 3 = 8``, ``\\boxedth}``). Its claim may be the right result: only the
     form is wrong."""
     event, rest = step.split(", so ", 1)
     ordinal, clause = event.split(", ", 1)
     pro = clause.split(" ", 1)[0]
     n, m = rng.randint(0, 20), rng.randint(0, 20)
-    form = rng.choice(("cut", "tail", "splice", "open_box", "noise"))
+    form = rng.choice(("cut", "tail", "splice", "open_box", "broken_box", "noise"))
     if form == "cut":
         words = step.split(" ")
         return " ".join(words[: rng.randrange(1, len(words))])
@@ -274,6 +275,11 @@ def _garble(step: str, rng: random.Random) -> str:
         run_on = rng.choice(("The answer is", f"{ordinal}, {pro} gets {n} more", f"{n} - {m} = {n - m}.", "[[B",
                              "[[A", f"A says {n};", "The", f"{pro} gives{n} - {m} = {n - m}."))
         return f"{step.split(' The answer is ')[0]} The answer is \\boxed{{{rng.choice((result, n))}. {run_on}"
+    if form == "broken_box":  # the box's braces lost or doubled, its word repeated (the commonest form at M4's search)
+        result = parse_equation(step)[3]
+        pieces = ("boxed", "boxed", "A]]", "B]]", "{", "}", "}.", f"{{{result}", f"{result}}}.", "ce}.", "th}",
+                  f"{{{result} = {n}. [[", "A", f"}}.{result}}}.")
+        return f"{step.split(' The answer is ')[0]} The answer is \\boxed{''.join(rng.choices(pieces, k=rng.randint(1, 3)))}"
     fragment = rng.choice(("th", "Begin", "B", "A", "[[", "ond", "}", "{", "How", " ", "The"))
     at = rng.randrange(1, len(step) - 1)
     return f"{step[:at]}{fragment}{step[at:]}"

@@ -102,14 +102,15 @@ def test_a_garbled_step_is_no_step_of_the_grammar_and_claims_nothing():
         text, ok_a, ok_b = verify_explanation(p["steps"][pos], wrong, p["steps"][pos])
         assert " A says nothing. B says " in text and (ok_a, ok_b) == (False, True)
         right = p["steps"][pos]
-        forms.add("cut" if right.startswith(wrong) else "tail" if wrong.startswith(right)
-                  else "open_box" if re.search(r"\\boxed\{-?\d+\. ", wrong)
-                  else "splice" if ". " in wrong.split(", so ")[0] else "noise")
-    assert forms == {"cut", "tail", "splice", "open_box", "noise"}
+        forms.add("cut" if right.startswith(wrong) else "open_box" if re.search(r"\\boxed\{-?\d+\. ", wrong)
+                  else "broken_box" if re.search(r"\\boxed(?!\{-?\d+\}\.)", wrong)
+                  else "tail" if wrong.startswith(right) else "splice" if ". " in wrong.split(", so ")[0] else "noise")
+    assert forms == {"cut", "tail", "splice", "open_box", "broken_box", "noise"}
     ref = ["First, he gives away 2, so 5 - 2 = 3.", "Second, he gets 5 more, so 3 + 5 = 8. The answer is \\boxed{8}."]
     for garbled in ("First, he gives away 0. How, he gives away 2, so 5 - 2 = 3.", "First, he gives away 2, so 5 - 2 = 3. A",
                     "First, he gives away 2, so 5 -", "First, he gives away 2, so 5 - 2 = 3. The answer is \\boxed{3. [[B",
-                    "First, he gives away 2, so 5 -  Begin2 = 3.", "First, he gives away 2, so 5 - 2 = 3. The answer is \\boxedth}."):
+                    "First, he gives away 2, so 5 -  Begin2 = 3.", "First, he gives away 2, so 5 - 2 = 3. The answer is \\boxedth}.",
+                    "First, he gives away 2, so 5 - 2 = 3. The answer is \\boxedboxed{", "First, he gives away 2, so 5 - 2 = 3. The answer is \\boxed}.3}."):
         assert step_error(ref, [], garbled) == "format"
         assert verify_explanation(ref[0], garbled, ref[0])[1:] == (False, True)
 
