@@ -10,7 +10,10 @@ Prints the shares; ``--show`` prints wrong calls beside the explanation the orac
 splits the calls by the wrong candidate's form (``well-formed``: a step of the toy grammar,
 ``psrlm.toy.well_formed``, ``Step 2: Second, she gets 4 more, so 7 + 4 = 11.`` with at most a boxed answer after
 it; ``garbled``: anything else, such as a step cut off at ``search.max_step_tokens`` or text spliced from
-elsewhere) and its oracle label, with the verdict's accuracy and the parse failures of each.
+elsewhere) and its oracle label, with the verdict's accuracy and the parse failures of each; ``--pairs`` splits
+the search's pairs (rounds decided best vs worst) by what the oracle says of them: right (chosen right, rejected
+wrong), inverted, both right, and both wrong with or without a right candidate in the round: a pair that is not
+right because no candidate was right is the reasoner's miss, not the judge's.
 """
 
 from __future__ import annotations
@@ -66,17 +69,45 @@ def score_calls(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> d
     return {"calls": n, "links": links, "forms": forms, "wrong": wrong_calls}
 
 
+PAIR_KINDS = ("right", "inverted", "both right", "both wrong, a right candidate in the round",
+              "both wrong, no right candidate")
+
+
+def pair_kinds(tables: dict[str, pl.DataFrame]) -> dict[str, int]:
+    """The pairs of a rollout (as the pairs stage takes them: rounds decided best over worst that no later rollback
+    discarded), counted by the oracle's labels of their best and worst step and of the round's other candidates
+    (``PAIR_KINDS``)."""
+    label = {(c["problem_id"], c["round"], c["candidate"]): c["oracle"] == "correct"
+             for c in tables["candidates"].iter_rows(named=True)}
+    any_right: dict = {}
+    for (pid, r, _), ok in label.items():
+        any_right[(pid, r)] = any_right.get((pid, r), False) or ok
+    kinds = dict.fromkeys(PAIR_KINDS, 0)
+    for row in tables["rounds"].filter((pl.col("outcome") == "pair") & ~pl.col("discarded")).iter_rows(named=True):
+        key = (row["problem_id"], row["round"])
+        best, worst = label[(*key, row["best"])], label[(*key, row["worst"])]
+        kinds["right" if best and not worst else "inverted" if worst and not best else "both right" if best
+              else PAIR_KINDS[3] if any_right[key] else PAIR_KINDS[4]] += 1
+    return kinds
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("rollout", type=Path)
     ap.add_argument("--show", type=int, default=0)
     ap.add_argument("--forms", action="store_true", help="split by the wrong candidate's form and oracle label")
+    ap.add_argument("--pairs", action="store_true", help="split the pairs by the oracle's labels of their steps")
     args = ap.parse_args()
     params = load_params()
     questions = {p.id: p.problem for split in ("search", "test")
                  for p in read_jsonl(params.problems_file(split), Problem)}
     tables = {t: pl.read_parquet(args.rollout / f"{t}.parquet") for t in ("judgments", "candidates", "rounds")}
     scored = score_calls(tables, questions)
+    if args.pairs:
+        kinds = pair_kinds(tables)
+        total = sum(kinds.values())
+        print(f"{total} pairs: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
+        print(f"right where a right candidate was in the round: {kinds['right']}/{total - kinds[PAIR_KINDS[4]]}")
     n, forms = scored["calls"], scored["forms"]
     for a, b, expected, raw in scored["wrong"][:args.show]:
         print(f"A: {a}\nB: {b}\nexpected: {expected}\njudge:    {raw}\n")

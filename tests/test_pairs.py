@@ -218,6 +218,30 @@ def test_the_judge_links_benchmark_scores_each_link_and_counts_no_parse_failure_
     assert len(scored["wrong"]) == 1 and scored["wrong"][0][3] == "First, he [[ says"
 
 
+def test_the_pair_kinds_tell_the_judges_misses_from_rounds_without_a_right_step():
+    """``benchmarks.judge_links --pairs``: a pair is right, inverted, both right, or both wrong, and a both-wrong
+    pair from a round that held a right candidate (the judge's miss) is told from one whose round held none; a
+    single candidate or a round a rollback discarded is no pair."""
+    import polars as pl
+
+    from benchmarks.judge_links import PAIR_KINDS, pair_kinds
+
+    labels = {"right": ["correct", "arithmetic"], "inverted": ["event", "correct"], "both right": ["correct", "correct"],
+              "miss": ["format", "arithmetic", "correct"], "none": ["format", "arithmetic", "event"],
+              "single": ["correct", "arithmetic"]}
+    candidates = [cand(pid, 0, i, f"Step 1: {pid} {i}", 0.0, oracle=o) for pid, os in labels.items()
+                  for i, o in enumerate(os)]
+    rounds = [rnd(pid, 0, "single" if pid == "single" else "pair", 0, 1, 1.0, 0.0) for pid in labels]
+    rounds.append(rnd("right", 1, "pair", 0, 1, 1.0, 0.0, discarded=True))  # a later rollback removed it: no pair
+    candidates += [cand("right", 1, i, f"Step 2: {i}", 0.0, oracle=o) for i, o in enumerate(["correct", "event"])]
+    tables = {"candidates": pl.DataFrame([c.model_dump() for c in candidates]),
+              "rounds": pl.DataFrame([r.model_dump() for r in rounds])}
+    assert pair_kinds(tables) == dict(zip(PAIR_KINDS, [1, 1, 1, 1, 1]))
+    flipped = tables | {"candidates": tables["candidates"].with_columns(
+        pl.when(pl.col("problem_id") == "right").then(pl.lit("format")).otherwise(pl.col("oracle")).alias("oracle"))}
+    assert pair_kinds(flipped) == dict(zip(PAIR_KINDS, [0, 1, 1, 1, 2]))
+
+
 @pytest.mark.parametrize("keep", ["all", "proven"])
 def test_the_pairs_stage_writes_an_empty_table_when_no_round_was_decided(tmp_path, keep):
     from stages.pairs import main
