@@ -330,8 +330,9 @@ class PairRules(Strict):
     # judgment of best against worst proves its verdict with the verify explanation (``psrlm/proofs.py``:
     # both claims checked against one recomputed value, exact arithmetic, the winner's difference 0, the
     # loser's not). Toy world, explain judge, sets.explanation verify. Not the paper's recipe: the tiny judge
-    # guesses on garbled candidates, and the NLL term then teaches the garbled step it chose (README)
-    keep: Literal["all", "proven"] = "all"
+    # guesses on garbled candidates, and the NLL term then teaches the garbled step it chose; the pairs of two
+    # wrong steps (rounds without a right candidate) go too. The tiny default's, chosen on validation (README)
+    keep: Literal["all", "proven"] = "proven"
 
 
 Fallback = Literal["none", "last_number"]
@@ -382,7 +383,7 @@ class SRLM(Strict):
 
 class Evaluate(Strict):
     models: list[str] = Field(min_length=1)
-    backend: Literal["vllm", "hf"] = "hf"
+    backend: Literal["vllm", "hf"] = "vllm"  # greedy answers and held-out judging (hf: transformers generate)
     max_gen_tokens: int = Field(200, ge=1)
     limit: int | None = Field(None, ge=1)
     # test-time step-wise search with the self-judge (paper: w = 6 on M1 and M4), beside greedy decoding;
@@ -540,7 +541,8 @@ class Params(Strict):
         if self.pairs.keep == "proven" and (real or self.judge.mode != "explain" or self.judge.oracle
                                             or self.sets.explanation != "verify"):
             raise ValueError("pairs.keep: proven reads the toy judge's verify explanation: it needs problems.source "
-                             "toy, judge.mode explain, judge.oracle false and sets.explanation verify")
+                             "toy, judge.mode explain, judge.oracle false and sets.explanation verify (else set "
+                             "pairs.keep: all, the paper's rule)")
         if not real and self.model.base is None and self.problems.splits.pretrain < 1:
             raise ValueError("problems.splits.pretrain: the tiny model needs pretraining problems (>= 1)")
         if not real and self.sets.eft_test_problems > self.problems.splits.test:

@@ -166,6 +166,37 @@ def test_the_pair_rules_benchmark_keeps_pairs_whose_explanations_prove_them(tmp_
     assert m["checked"] == 2 and m["checked_right"] == 0.5  # p and r: the rule cannot see a judge's wrong value
 
 
+def test_the_pair_rules_benchmark_tells_explanations_that_quote_the_candidates_from_those_that_do_not(tmp_path):
+    """Three pairs whose judgments all prove their verdicts: p quotes both claims and works its step out exactly
+    (right pair); q checks "A says 2" where A boxed 4 (an answer-mismatch step chosen); r works its step out
+    wrong (5 - 3 = 1) and so prefers the step with the same slip. Only p is copied."""
+    from benchmarks.pair_rules import copies_claims, pair_rules, rollout_pairs
+
+    right, mismatch = "Step 1: First, he gives away 3, so 5 - 3 = 2.", "Step 1: First, he gives away 3, so 5 - 3 = 2. " \
+        "The answer is \\boxed{4}."
+    slip, garbled = "Step 1: First, he gives away 3, so 5 - 3 = 1.", "Step 1: First, he gives 3 - A says"
+    work, slipped = "First, he gives away 3, so 5 - 3 = 2.", "First, he gives away 3, so 5 - 3 = 1."
+    rounds = {"p": ((right, "correct"), (mismatch, "answer_mismatch"), work, "2; 2 - 2 = 0", "4; 4 - 2 = 2"),
+              "q": ((mismatch, "answer_mismatch"), (garbled, "format"), work, "2; 2 - 2 = 0", "nothing"),
+              "r": ((slip, "arithmetic"), (right, "correct"), slipped, "1; 1 - 1 = 0", "2; 2 - 1 = 1")}
+    candidates, judgments = [], []
+    for pid, (best, worst, worked, says_best, says_worst) in rounds.items():
+        candidates += [cand(pid, 0, i, text, 0.0, oracle=oracle) for i, (text, oracle) in enumerate((best, worst))]
+        for first, second in ((0, 1), (1, 0)):
+            a, b = (says_best, says_worst) if first == 0 else (says_worst, says_best)
+            verdict = "A" if first == 0 else "B"
+            raw = f"{worked} A says {a}. B says {b}. [[{verdict}]]"
+            judgments.append(Judgment(problem_id=pid, round=0, first=first, second=second, raw=raw, verdict=verdict,
+                                      p_a=None, winner=0))
+    for name, model, rows in [("candidates", Candidate, candidates), ("judgments", Judgment, judgments),
+                              ("rounds", Round, [rnd(pid, 0, "pair", 0, 1, 2.0, 0.0) for pid in rounds])]:
+        write_parquet(tmp_path / f"{name}.parquet", model, rows)
+    m = pair_rules(rollout_pairs(tmp_path))
+    assert m["pairs"] == 3 and m["checked"] == 3 and m["checked_right"] == 1 / 3
+    assert m["copied"] == 1 and m["copied_right"] == 1.0
+    assert not copies_claims(None, right, right)
+
+
 @pytest.mark.parametrize("keep, kept, right", [("all", ["p", "q", "r"], 2 / 3), ("proven", ["p", "r"], 1 / 2)])
 def test_the_pairs_stage_keeps_what_pairs_keep_says(tmp_path, keep, kept, right):
     from stages.pairs import main

@@ -42,6 +42,13 @@ def test_averaging_orders_needs_the_direct_judge_in_both_orders():
     assert "average_orders" in bad(lambda r: r["judge"].update(average_orders=True, mode="direct", orders="one"))
 
 
+@pytest.mark.parametrize("judge", [{"oracle": True}, {"mode": "direct"}])
+def test_proven_pairs_need_the_toy_judges_explanation_and_say_how_to_do_without(judge):
+    msg = bad(lambda r: r["judge"].update(judge))
+    assert "pairs.keep: proven" in msg and "pairs.keep: all" in msg
+    parse_params(copy.deepcopy(DEFAULT) | {"judge": DEFAULT["judge"] | judge, "pairs": {"keep": "all"}})
+
+
 def test_unknown_key_is_named():
     msg = bad(lambda r: r["search"].update(widht=4))
     assert "search.widht" in msg and "unknown key" in msg

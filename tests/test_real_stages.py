@@ -30,6 +30,7 @@ REAL = {
              "ift_operations": None, "ift_other_problems": 0},  # real IFT keeps every problem, as the real profiles
     "iterations": {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 5}},
     "srlm": {"iterations": {}, "eft": False},  # the step arm alone, as the real profiles ship
+    "pairs": {"keep": "all"},  # the paper's rule, as the real profiles ship (proven reads the toy judge)
     "dpo": {"gate": None},  # keep every model (the paper's), as the real profiles ship
     "evaluate": {"models": ["m0"], "backend": "hf", "max_gen_tokens": 8, "limit": 3, "tasks": ["gsm8k", "math500"],
                  "m0_judge_shots": 3,

@@ -49,6 +49,7 @@ def project(tmp_path, tiny_lm, **changes) -> object:
         "search": {"width": 2, "max_steps": 2, "max_step_tokens": 8, "max_in_flight": 8},
         "judge": {"max_tokens": 8},
         "grading": {"fallback": "none"},
+        "pairs": {"keep": "all"},  # the paper's rule, as the real profiles ship (proven reads the toy judge)
         "iterations": {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 5}},
         "srlm": {"iterations": {}, "eft": False},  # the step arm alone
         "dpo": {"gate": None},  # keep every model (the paper's), as the real profiles ship
