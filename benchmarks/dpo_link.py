@@ -102,12 +102,14 @@ def main() -> None:
     ap.add_argument("--nll-prefix", action="store_true", help="dpo.nll_prefix: the NLL term also on the earlier steps")
     ap.add_argument("--first", type=int, default=1200)
     ap.add_argument("--count", type=int, default=300)
+    ap.add_argument("--each-epoch", action="store_true",
+                    help="also the greedy accuracy of the model after every epoch (dpo.gate.epochs: each)")
     ap.add_argument("--out", default="/tmp/psrlm-dpo-link")
     args = ap.parse_args()
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
 
     from psrlm.modeling import load_model
-    from psrlm.training import dpo_config, step_dpo
+    from psrlm.training import dpo_config, epoch_checkpoints, keep_every_epoch, step_dpo
     from stages.dpo import judge_replay_pairs
 
     params = load_params()
@@ -135,7 +137,13 @@ def main() -> None:
     if args.loss:
         config.loss_type = args.loss.split(",")
         config.loss_weights = [1.0] + [cfg.rpo_alpha or 1.0] * (len(config.loss_type) - 1)
+    if args.each_epoch:
+        keep_every_epoch(config)
     summary = step_dpo(model, reference, tokenizer, pairs, cfg, work, params.seed, args=config, save_to=out)
+    if args.each_epoch:
+        for epoch, snapshot in epoch_checkpoints(work):
+            acc, _ = greedy_report(str(snapshot), problems, params)
+            print(f"epoch {epoch:g}: greedy accuracy {acc:.3f} on search[{args.first}:{args.first + len(problems)}]")
     shutil.rmtree(work, ignore_errors=True)
     print(f"trained {len(pairs)} pairs, {summary['steps']} steps, "
           f"{cfg.model_dump(include={'learning_rate', 'epochs', 'beta', 'rpo_alpha', 'judge_replay', 'nll_prefix'})}"

@@ -192,6 +192,9 @@ class Gate(Strict):
 
     first_problem: int = Field(ge=0)
     num_problems: int = Field(ge=1)
+    # last: the model after the last epoch against M(parent) | each: the model after every epoch (a checkpoint
+    # each), the best of them against M(parent) (checkpoint selection; the earliest on a tie)
+    epochs: Literal["last", "each"] = "last"
 
 
 class DPO(Train):

@@ -83,6 +83,25 @@ def dpo_config(cfg: DPO, output_dir: Path, seed: int):
     return _with_deepspeed_comm(DPOConfig(**_common_args(cfg, output_dir, seed), beta=cfg.beta, **losses))
 
 
+def keep_every_epoch(args):
+    """Have the trainer of ``args`` save a checkpoint at the end of every epoch and keep them all
+    (``dpo.gate.epochs: each``: the gate then picks among them); :func:`epoch_checkpoints` lists them."""
+    args.save_strategy, args.save_total_limit = "epoch", None
+    return args
+
+
+def epoch_checkpoints(output_dir: str | Path) -> list[tuple[float, Path]]:
+    """``(epoch, folder)`` of the trainer's checkpoints in ``output_dir``, in training order (the epoch from the
+    checkpoint's trainer state)."""
+    import json
+
+    found = []
+    for folder in Path(output_dir).glob("checkpoint-*"):
+        state = json.loads((folder / "trainer_state.json").read_text())
+        found.append((round(float(state["epoch"]), 3), folder))
+    return sorted(found, key=lambda f: f[0])
+
+
 def _with_deepspeed_comm(args):
     """Have DeepSpeed's communication layer wrap the process group the config set up. On GPUs accelerate has
     done so already; on a CPU (``use_cpu``: accelerate's own gloo group) it has not, and ZeRO-3's

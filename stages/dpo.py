@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import random
 import shutil
+from pathlib import Path
 
 from psrlm.greedy import greedy_accuracy
 from psrlm.generation import open_generator
@@ -39,7 +40,7 @@ from psrlm.modeling import load_model, load_tokenizer
 from psrlm.params import Params
 from psrlm.prompts import eft_example, judge_target
 from psrlm.stage import run_stage
-from psrlm.training import checkpoint_dir, dpo_config, is_main_process, step_dpo
+from psrlm.training import checkpoint_dir, dpo_config, epoch_checkpoints, is_main_process, keep_every_epoch, step_dpo
 from schemas import EFTRecord, PreferencePair, Problem
 from schemas.table import atomic_dir, read_jsonl, read_parquet, write_json
 
@@ -60,24 +61,50 @@ def keeps_trained(parent_accuracy: float, trained_accuracy: float) -> bool:
     return trained_accuracy > parent_accuracy
 
 
-def gate(params: Params, parent: str, trained: str) -> dict:
-    """Greedy accuracy of both models on the gate's problems (``dpo.gate``), and which one is kept."""
+def gate(params: Params, parent: str, candidates: list[tuple[float | None, Path]]) -> dict:
+    """Greedy accuracy of M(parent) and of each trained candidate (``(epoch, model folder)``; one, the final
+    model, unless ``dpo.gate.epochs: each``) on the gate's problems (``dpo.gate``), and which one is kept: the
+    best candidate (the earliest on a tie) if it beats the parent, else the parent."""
     cfg = params.dpo.gate
     problems = read_jsonl(params.problems_file("search"), Problem)[cfg.first_problem : cfg.first_problem + cfg.num_problems]
-    accuracy = {}
-    for name, model_dir in (("parent", params.model_dir(parent)), ("trained", params.model_dir(trained))):
+
+    def accuracy(model_dir: Path) -> float:
         generator = open_generator(str(model_dir), params.generation, seed=params.seed)
-        accuracy[name] = greedy_accuracy(generator, problems, params.prompts.style, params.evaluate.max_gen_tokens,
-                                         params.grading.fallback)
-        generator.close()
-    kept = "trained" if keeps_trained(accuracy["parent"], accuracy["trained"]) else "parent"
-    return {"problems": len(problems), "parent_accuracy": accuracy["parent"],
-            "trained_accuracy": accuracy["trained"], "kept": kept}
+        try:
+            return greedy_accuracy(generator, problems, params.prompts.style, params.evaluate.max_gen_tokens,
+                                   params.grading.fallback)
+        finally:
+            generator.close()
+
+    parent_accuracy = accuracy(params.model_dir(parent))
+    scored = [accuracy(folder) for _, folder in candidates]
+    best = best_candidate(scored)
+    kept = "trained" if keeps_trained(parent_accuracy, scored[best]) else "parent"
+    out = {"problems": len(problems), "parent_accuracy": parent_accuracy, "trained_accuracy": scored[best],
+           "kept": kept}
+    if cfg.epochs == "each":
+        out |= {"epoch": candidates[best][0], "epoch_accuracy": {f"{e:g}": a for (e, _), a in zip(candidates, scored)}}
+    return out | {"folder": str(candidates[best][1])}
+
+
+def best_candidate(accuracies: list[float]) -> int:
+    """``dpo.gate.epochs: each``: the index of the most accurate candidate, the earliest of equals (the least
+    moved from M(parent) among the best)."""
+    return max(range(len(accuracies)), key=lambda i: (accuracies[i], -i))
 
 
 def copy_parent(params: Params, parent: str, out) -> None:
+    copy_model(params.model_dir(parent), out)
+
+
+TRAINER_FILES = ("optimizer.pt", "scheduler.pt", "rng_state.pth", "trainer_state.json", "training_args.bin")
+
+
+def copy_model(source: Path, out: Path) -> None:
+    """``out`` becomes a copy of the model folder (or trainer checkpoint: its optimizer and trainer state
+    stay behind) ``source``, atomically."""
     with atomic_dir(out) as tmp:
-        shutil.copytree(params.model_dir(parent), tmp)
+        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(*TRAINER_FILES))
 
 
 def main(params: Params, iteration: str) -> None:
@@ -104,23 +131,30 @@ def main(params: Params, iteration: str) -> None:
     checkpoints = checkpoint_dir(out, records, params.dpo.model_dump(), params.seed,
                                  files=sorted(params.model_dir(parent).iterdir()))
     args = dpo_config(params.dpo, checkpoints, params.seed)  # before loading: ZeRO-3 partitions while loading
+    each_epoch = params.dpo.gate is not None and params.dpo.gate.epochs == "each"
+    if each_epoch:
+        keep_every_epoch(args)  # the gate picks among them
     model, tokenizer = load_model(params.model_dir(parent))
     ref_model, _ = load_model(params.model_dir(parent))  # TRL wraps it for DeepSpeed (sharded under ZeRO-3)
     metrics = step_dpo(model, ref_model, tokenizer, records, params.dpo, checkpoints, params.seed, args=args,
                        save_to=out)
     if not is_main_process():
         return
-    shutil.rmtree(checkpoints, ignore_errors=True)
     metrics |= {"pairs": len(pairs), "judge_pairs": len(replay), "trained": True}
     log.info("M(%s) -> %s (%s)", iteration, out, metrics)
     if params.dpo.gate is not None:
         del model, ref_model  # the gate's generator needs the memory
-        metrics["gate"] = gate(params, parent, iteration)
-        log.info("dpo.gate: M(%s) %.3f, trained %.3f on %d search problems: %s kept", parent,
+        candidates = epoch_checkpoints(checkpoints) if each_epoch else [(None, out)]
+        metrics["gate"] = gate(params, parent, candidates)
+        folder = Path(metrics["gate"].pop("folder"))
+        log.info("dpo.gate: M(%s) %.3f, trained %.3f on %d search problems: %s kept%s", parent,
                  metrics["gate"]["parent_accuracy"], metrics["gate"]["trained_accuracy"], metrics["gate"]["problems"],
-                 metrics["gate"]["kept"])
+                 metrics["gate"]["kept"], f" (epoch accuracy {metrics['gate']['epoch_accuracy']})" if each_epoch else "")
         if metrics["gate"]["kept"] == "parent":
             copy_parent(params, parent, out)
+        elif folder != out:
+            copy_model(folder, out)  # an earlier epoch's checkpoint
+    shutil.rmtree(checkpoints, ignore_errors=True)
     write_json(params.metrics_file("train", iteration), metrics)
 
 

@@ -32,7 +32,7 @@ def _f(x: float | None) -> str:
 def dpo_outcome(train: dict) -> tuple[dict, str]:
     """What the DPO stage made of an iteration (its train metrics): ``trained``, ``copied`` (fewer pairs than
     ``dpo.min_pairs``) or ``parent`` (``dpo.gate``: the trained model did not beat its parent), the gate's two
-    validation accuracies, and the summary's cell for it."""
+    validation accuracies (and with ``dpo.gate.epochs: each`` the epoch of the best), and the summary's cell."""
     if not train.get("trained", True):
         return {"dpo": "copied"}, f"copied ({train['pairs']} pairs < dpo.min_pairs)"
     gate = train.get("gate")
@@ -40,7 +40,11 @@ def dpo_outcome(train: dict) -> tuple[dict, str]:
         return {"dpo": "trained"}, "trained"
     row = {"dpo": gate["kept"], "gate_parent_accuracy": gate["parent_accuracy"],
            "gate_trained_accuracy": gate["trained_accuracy"]}
-    return row, f"{gate['kept']} kept ({gate['trained_accuracy']:.3f} vs parent {gate['parent_accuracy']:.3f})"
+    epoch = ""
+    if "epoch" in gate:  # dpo.gate.epochs: each; the trained accuracy is the best epoch's
+        row["gate_epoch"] = gate["epoch"]
+        epoch = f" at epoch {gate['epoch']:g}"
+    return row, f"{gate['kept']} kept ({gate['trained_accuracy']:.3f}{epoch} vs parent {gate['parent_accuracy']:.3f})"
 
 
 def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics],

@@ -166,3 +166,48 @@ def test_the_gate_keeps_the_trained_model_only_if_it_beats_its_parent(tiny_lm, t
                                                       "kept": "parent"}
     for f in params.model_dir("m1").iterdir():
         assert (params.model_dir("m2") / f.name).read_bytes() == f.read_bytes()
+
+
+def test_the_gate_can_choose_among_the_models_after_every_epoch(tiny_lm, tmp_path):
+    """``dpo.gate.epochs: each``: the trainer keeps a checkpoint per epoch, the gate decodes M(parent) and
+    every one of them, and keeps the best (the earliest of equals) only if it beats the parent; the
+    metrics hold every epoch's accuracy, and no checkpoint is left behind."""
+    import json
+
+    import yaml
+
+    from psrlm.modeling import save_model
+    from psrlm.params import ToyProblems, parse_params
+    from psrlm.toy import generate_splits
+    from schemas import PreferencePair, Problem
+    from schemas.table import write_jsonl, write_parquet
+    from stages.dpo import best_candidate, main
+    from tests.conftest import ROOT
+
+    assert best_candidate([0.4, 0.6, 0.6, 0.5]) == 1 and best_candidate([0.3]) == 0 and best_candidate([0.2, 0.2]) == 0
+    model, tokenizer = tiny_lm
+    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
+    raw["paths"] |= {k: str(tmp_path / k) for k in ("problems", "models", "pairs", "metrics")}
+    raw["problems"]["splits"] |= {"search": 12}
+    raw["iterations"] = {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 8}}
+    raw["srlm"]["iterations"] = {}
+    raw["evaluate"] |= {"models": ["m0", "m1", "m2"], "search_models": ["m2"], "max_gen_tokens": 8}
+    raw["generation"] |= {"backend": "hf"}
+    raw["dpo"] |= {"epochs": 2, "batch_size": 2, "min_pairs": 1,
+                   "gate": {"first_problem": 8, "num_problems": 4, "epochs": "each"}}
+    params = parse_params(raw, source="test")
+    problems = generate_splits(ToyProblems(), {"search": 12}, seed=0)["search"]
+    write_jsonl(params.problems_file("search"), Problem, problems)
+    save_model(model, tokenizer, params.model_dir("m1"))
+    provenance = dict(chosen_wins=2, rejected_wins=0, round=0, n_distinct=2, model="m1", problem_id="p0")
+    write_parquet(params.pairs_file("m2"), PreferencePair,
+                  [x | provenance | {"position": i} for i, x in enumerate(pairs(tokenizer))])
+
+    main(params, "m2")
+    metrics = json.loads(params.metrics_file("train", "m2").read_text())
+    assert metrics["trained"] and metrics["steps"] == 2
+    assert metrics["gate"] == {"problems": 4, "parent_accuracy": 0.0, "trained_accuracy": 0.0, "kept": "parent",
+                               "epoch": 1.0, "epoch_accuracy": {"1": 0.0, "2": 0.0}}
+    for f in params.model_dir("m1").iterdir():
+        assert (params.model_dir("m2") / f.name).read_bytes() == f.read_bytes()
+    assert not any("checkpoint" in p.name for p in tmp_path.rglob("*"))

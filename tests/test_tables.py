@@ -53,6 +53,10 @@ def test_the_summary_says_what_each_dpo_stage_kept():
     assert dpo_outcome({"pairs": 300, "trained": True, "gate": {"problems": 300, "parent_accuracy": 0.5,
                                                                 "trained_accuracy": 0.6, "kept": "trained"}})[0]["dpo"] \
         == "trained"
+    row, cell = dpo_outcome({"pairs": 300, "trained": True, "gate": {  # dpo.gate.epochs: each
+        "problems": 300, "parent_accuracy": 0.5, "trained_accuracy": 0.6, "kept": "trained", "epoch": 2.0,
+        "epoch_accuracy": {"1": 0.55, "2": 0.6, "3": 0.58}}})
+    assert row["gate_epoch"] == 2.0 and cell == "trained kept (0.600 at epoch 2 vs parent 0.500)"
 
 
 def test_the_report_has_steps_and_step_length_per_model_and_task(tmp_path):
