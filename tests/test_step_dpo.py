@@ -126,12 +126,9 @@ def test_fewer_pairs_than_min_pairs_copy_the_parent(tiny_lm, tmp_path):
     assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), trained.parameters()))
 
 
-def test_the_gate_keeps_the_trained_model_only_if_it_beats_its_parent(tiny_lm, tmp_path):
-    """``dpo.gate``: both models decode the gate's problems greedily; an untrained model answers none of
-    them, and the trained one (a step on two pairs) none either: a tie keeps the parent, byte for byte, and
-    the metrics say so."""
-    import json
-
+def gate_project(tiny_lm, tmp_path, dpo: dict):
+    """A project whose M1 is ``tiny_lm``, with two step pairs for m2 and 4 gate problems (search[8:12]);
+    ``dpo``: the dpo params on top of params.yaml's. Returns the params and M1's model."""
     import yaml
 
     from psrlm.modeling import save_model
@@ -139,10 +136,8 @@ def test_the_gate_keeps_the_trained_model_only_if_it_beats_its_parent(tiny_lm, t
     from psrlm.toy import generate_splits
     from schemas import PreferencePair, Problem
     from schemas.table import write_jsonl, write_parquet
-    from stages.dpo import keeps_trained, main
     from tests.conftest import ROOT
 
-    assert keeps_trained(0.50, 0.51) and not keeps_trained(0.50, 0.50) and not keeps_trained(0.50, 0.49)
     model, tokenizer = tiny_lm
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["paths"] |= {k: str(tmp_path / k) for k in ("problems", "models", "pairs", "metrics")}
@@ -151,7 +146,7 @@ def test_the_gate_keeps_the_trained_model_only_if_it_beats_its_parent(tiny_lm, t
     raw["srlm"]["iterations"] = {}
     raw["evaluate"] |= {"models": ["m0", "m1", "m2"], "search_models": ["m2"], "max_gen_tokens": 8}
     raw["generation"] |= {"backend": "hf"}
-    raw["dpo"] |= {"max_steps": 1, "batch_size": 2, "min_pairs": 1, "gate": {"first_problem": 8, "num_problems": 4}}
+    raw["dpo"] |= {"batch_size": 2, "min_pairs": 1} | dpo
     params = parse_params(raw, source="test")
     problems = generate_splits(ToyProblems(), {"search": 12}, seed=0)["search"]
     write_jsonl(params.problems_file("search"), Problem, problems)
@@ -159,6 +154,19 @@ def test_the_gate_keeps_the_trained_model_only_if_it_beats_its_parent(tiny_lm, t
     provenance = dict(chosen_wins=2, rejected_wins=0, round=0, n_distinct=2, model="m1", problem_id="p0")
     write_parquet(params.pairs_file("m2"), PreferencePair,
                   [x | provenance | {"position": i} for i, x in enumerate(pairs(tokenizer))])
+    return params
+
+
+def test_the_gate_keeps_the_trained_model_only_if_it_beats_its_parent(tiny_lm, tmp_path):
+    """``dpo.gate``: both models decode the gate's problems greedily; an untrained model answers none of
+    them, and the trained one (a step on two pairs) none either: a tie keeps the parent, byte for byte, and
+    the metrics say so."""
+    import json
+
+    from stages.dpo import keeps_trained, main
+
+    assert keeps_trained(0.50, 0.51) and not keeps_trained(0.50, 0.50) and not keeps_trained(0.50, 0.49)
+    params = gate_project(tiny_lm, tmp_path, {"max_steps": 1, "gate": {"first_problem": 8, "num_problems": 4}})
 
     main(params, "m2")
     metrics = json.loads(params.metrics_file("train", "m2").read_text())
@@ -174,34 +182,11 @@ def test_the_gate_can_choose_among_the_models_after_every_epoch(tiny_lm, tmp_pat
     metrics hold every epoch's accuracy, and no checkpoint is left behind."""
     import json
 
-    import yaml
-
-    from psrlm.modeling import save_model
-    from psrlm.params import ToyProblems, parse_params
-    from psrlm.toy import generate_splits
-    from schemas import PreferencePair, Problem
-    from schemas.table import write_jsonl, write_parquet
     from stages.dpo import best_candidate, main
-    from tests.conftest import ROOT
 
     assert best_candidate([0.4, 0.6, 0.6, 0.5]) == 1 and best_candidate([0.3]) == 0 and best_candidate([0.2, 0.2]) == 0
-    model, tokenizer = tiny_lm
-    raw = yaml.safe_load((ROOT / "params.yaml").read_text())
-    raw["paths"] |= {k: str(tmp_path / k) for k in ("problems", "models", "pairs", "metrics")}
-    raw["problems"]["splits"] |= {"search": 12}
-    raw["iterations"] = {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 8}}
-    raw["srlm"]["iterations"] = {}
-    raw["evaluate"] |= {"models": ["m0", "m1", "m2"], "search_models": ["m2"], "max_gen_tokens": 8}
-    raw["generation"] |= {"backend": "hf"}
-    raw["dpo"] |= {"epochs": 2, "batch_size": 2, "min_pairs": 1,
-                   "gate": {"first_problem": 8, "num_problems": 4, "epochs": "each"}}
-    params = parse_params(raw, source="test")
-    problems = generate_splits(ToyProblems(), {"search": 12}, seed=0)["search"]
-    write_jsonl(params.problems_file("search"), Problem, problems)
-    save_model(model, tokenizer, params.model_dir("m1"))
-    provenance = dict(chosen_wins=2, rejected_wins=0, round=0, n_distinct=2, model="m1", problem_id="p0")
-    write_parquet(params.pairs_file("m2"), PreferencePair,
-                  [x | provenance | {"position": i} for i, x in enumerate(pairs(tokenizer))])
+    params = gate_project(tiny_lm, tmp_path, {"epochs": 2, "gate": {"first_problem": 8, "num_problems": 4,
+                                                                     "epochs": "each"}})
 
     main(params, "m2")
     metrics = json.loads(params.metrics_file("train", "m2").read_text())
