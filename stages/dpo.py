@@ -61,10 +61,10 @@ def keeps_trained(parent_accuracy: float, trained_accuracy: float) -> bool:
     return trained_accuracy > parent_accuracy
 
 
-def gate(params: Params, parent: str, candidates: list[tuple[float | None, Path]]) -> dict:
+def gate(params: Params, parent: str, candidates: list[tuple[float | None, Path]]) -> tuple[dict, Path]:
     """Greedy accuracy of M(parent) and of each trained candidate (``(epoch, model folder)``; one, the final
     model, unless ``dpo.gate.epochs: each``) on the gate's problems (``dpo.gate``), and which one is kept: the
-    best candidate (the earliest on a tie) if it beats the parent, else the parent."""
+    best candidate (the earliest on a tie) if it beats the parent, else the parent; and the best's folder."""
     cfg = params.dpo.gate
     problems = read_jsonl(params.problems_file("search"), Problem)[cfg.first_problem : cfg.first_problem + cfg.num_problems]
 
@@ -84,7 +84,7 @@ def gate(params: Params, parent: str, candidates: list[tuple[float | None, Path]
            "kept": kept}
     if cfg.epochs == "each":
         out |= {"epoch": candidates[best][0], "epoch_accuracy": {f"{e:g}": a for (e, _), a in zip(candidates, scored)}}
-    return out | {"folder": str(candidates[best][1])}
+    return out, candidates[best][1]
 
 
 def best_candidate(accuracies: list[float]) -> int:
@@ -145,8 +145,7 @@ def main(params: Params, iteration: str) -> None:
     if params.dpo.gate is not None:
         del model, ref_model  # the gate's generator needs the memory
         candidates = epoch_checkpoints(checkpoints) if each_epoch else [(None, out)]
-        metrics["gate"] = gate(params, parent, candidates)
-        folder = Path(metrics["gate"].pop("folder"))
+        metrics["gate"], folder = gate(params, parent, candidates)
         log.info("dpo.gate: M(%s) %.3f, trained %.3f on %d search problems: %s kept%s", parent,
                  metrics["gate"]["parent_accuracy"], metrics["gate"]["trained_accuracy"], metrics["gate"]["problems"],
                  metrics["gate"]["kept"], f" (epoch accuracy {metrics['gate']['epoch_accuracy']})" if each_epoch else "")
