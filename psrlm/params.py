@@ -229,7 +229,7 @@ class DPO(Train):
 
 
 Corruption = Literal["wrong_arithmetic", "wrong_previous", "answer_mismatch", "wrong_event", "wrong_operand",
-                     "skipped_step", "repeated_step", "garbled"]
+                     "skipped_step", "repeated_step", "garbled", "both_wrong_event"]
 
 
 class Sets(Strict):

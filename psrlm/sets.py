@@ -70,7 +70,9 @@ def weighted_order(kinds: dict[str, float], rng: random.Random) -> list[str]:
 
 def eft_pair(p: Problem, kinds: dict[str, float], rng: random.Random, cfg: ToyProblems,
              explanation: str = "verify") -> list[EFTRecord]:
-    """Both orders of one (correct, corrupted) next-step comparison for ``p``, or [] if none applies.
+    """Both orders of one (correct, corrupted) next-step comparison for ``p``, or [] if none applies;
+    for ``both_wrong_event`` (verify only) the comparison of two wrong steps, the better one in the right
+    one's place (:func:`psrlm.toy.both_wrong_event`).
 
     ``explanation``: ``verify`` (a check of each candidate, the verdict follows from it; a corruption
     the check cannot see is not used) or ``equation`` (the older one-sentence verdict on A's equation).
@@ -78,12 +80,20 @@ def eft_pair(p: Problem, kinds: dict[str, float], rng: random.Random, cfg: ToyPr
     position = rng.randrange(len(p.steps))
     right = p.steps[position]
     for kind in weighted_order(kinds, rng):
-        wrong = toy.corrupt_step(p.steps, position, kind, rng, cfg)
+        if kind == "both_wrong_event":  # a pair of two wrong steps: the better one stands where the right one would
+            if explanation != "verify" or (pair := toy.both_wrong_event(p.steps, position, rng, cfg)) is None:
+                continue
+            better, wrong = pair
+            if toy.verify_explanation(right, better, wrong)[1:] != (False, False):
+                continue
+        else:
+            better, wrong = right, toy.corrupt_step(p.steps, position, kind, rng, cfg)
         if wrong is None or wrong == right:
             continue
-        if explanation == "verify" and toy.verify_explanation(right, right, wrong)[1:] != (True, False):
+        if kind != "both_wrong_event" and explanation == "verify" and \
+                toy.verify_explanation(right, right, wrong)[1:] != (True, False):
             continue  # the explanation would not support the verdict
-        right_text, wrong_text = format_step(position + 1, p.steps[position]), format_step(position + 1, wrong)
+        right_text, wrong_text = format_step(position + 1, better), format_step(position + 1, wrong)
 
         def explain(a_is_right: bool) -> str:
             a, b = (right_text, wrong_text) if a_is_right else (wrong_text, right_text)
@@ -108,9 +118,11 @@ def solution_eft_record(p: Problem, kinds: dict[str, float], rng: random.Random,
     """The SRLM arm's cold-start example for ``p``: its reference solution against a whole wrong one (a
     step corrupted as the step EFT's are, at a random position, the later steps carried on from it, so
     the boxed answer is wrong), or None if no corruption applies. ``skipped_step`` is not used: carried
-    on, it repeats the event it skipped to; nor is ``garbled``: the solution judge checks the final claim only."""
+    on, it repeats the event it skipped to; nor is ``garbled``: the solution judge checks the final claim only;
+    nor ``both_wrong_event``, a pair of two wrong steps."""
     position = rng.randrange(len(p.steps))
-    for kind in weighted_order({k: w for k, w in kinds.items() if k not in ("skipped_step", "garbled")}, rng):
+    for kind in weighted_order({k: w for k, w in kinds.items()
+                                if k not in ("skipped_step", "garbled", "both_wrong_event")}, rng):
         wrong = toy.corrupt_step(p.steps, position, kind, rng, cfg)
         bodies = toy.carry_on(p.steps, position, wrong) if wrong is not None else None
         if bodies is None or toy.claim_of(bodies[-1]) == toy.claim_of(p.steps[-1]):

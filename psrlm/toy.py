@@ -190,6 +190,38 @@ def carry_on(steps: list[str], position: int, wrong: str) -> list[str] | None:
     return out
 
 
+def both_wrong_event(steps: list[str], position: int, rng: random.Random, cfg: ToyProblems) -> tuple[str, str] | None:
+    """Two wrong versions of step ``position`` that restate the same wrong event: the better one worked on
+    consistently, the other the same step garbled (it claims nothing), or None where none applies.
+
+    The search's rounds in which no candidate is right look like this: after a first step that gives
+    something away, M1's candidates give away again (the previous step's operation with this event's
+    number) and its judge, rewriting the right step, copies that event from the candidates (measured on
+    the default's rollouts: the judge's rewritten step is wrong in 18-25% of its judgments, and a pair
+    of two such steps is proven when its rewrite matches one of them). Neither candidate here holds the
+    right event: the judge must read it off the question. The verdict, the well-formed step over the one
+    that claims nothing, follows from the verify checks like every other (and proves nothing: the
+    winner's difference is not 0)."""
+    parsed = parse_equation(steps[position])
+    if parsed is None:
+        return None
+    a, op, x, b = parsed
+    previous = parse_equation(steps[position - 1]) if position else None
+    wrong = None
+    if previous is not None and previous[1] != op and apply(previous[1], a, x) >= 0 and previous[1] != "mul":
+        ordinal, rest = event_of(steps[position]).split(", ", 1)
+        pro = rest.split(" ", 1)[0]
+        k = previous[1]
+        wrong = _finish(f"{ordinal}, {_sentence(Op(k, x), pro).rstrip('.')}", a, k, x, apply(k, a, x),
+                        position == len(steps) - 1)
+    if wrong is None:
+        wrong = corrupt_step(steps, position, "wrong_event", rng, cfg)
+    if wrong is None or claim_of(wrong) == b:
+        return None
+    garbled = next((g for g in (_garble(wrong, rng) for _ in range(8)) if not well_formed(g)), None)
+    return None if garbled is None else (wrong, garbled)
+
+
 def _near(rng: random.Random, value: int, spread: int = 3) -> int:
     """A value 1..spread away from ``value`` (never negative): the size of the slips a model makes."""
     return value + rng.choice([d for d in range(-spread, spread + 1) if d != 0 and value + d >= 0])

@@ -203,3 +203,25 @@ def test_the_exploration_benchmark_counts_rounds_that_can_make_a_right_pair():
     assert m["mixed"] == 1 / 3 and m["all_wrong"] == 1 / 3
     assert m["greedy_wrong"] == 2 and m["greedy_wrong_right_sampled"] == 0.5
     assert m["by_operation"] == {"add": {"n": 3, "mixed": 1 / 3, "all_wrong": 1 / 3}}
+
+
+def test_both_wrong_event_pairs_two_wrong_steps_and_the_judge_must_read_the_question():
+    """``both_wrong_event``: neither step holds the question's event (the search's rounds in which the judge copies
+    the candidates' wrong event into its rewrite), the better one is well formed, the other garbled; the
+    explanation rewrites the right step from the question, its checks decide the verdict and prove nothing."""
+    from psrlm.proofs import proves
+    from psrlm.steps import step_body
+
+    problems = [Problem(**p) for p in generate_splits(CFG, {"a": 200}, seed=4)["a"]]
+    eft = build_eft(problems, {"both_wrong_event": 1.0, "wrong_arithmetic": 0.01}, seed=0, cfg=CFG)
+    pairs = [r for r in eft if r.corruption == "both_wrong_event"]
+    assert len(pairs) >= 200
+    for r in pairs:
+        bodies = [step_body(s) for s in r.previous_steps]
+        steps = solve(r.problem)
+        better, worse = (r.step_a, r.step_b) if r.verdict == "A" else (r.step_b, r.step_a)
+        assert step_error(steps, bodies, step_body(better)) == "event"
+        assert step_error(steps, bodies, step_body(worse)) == "format"
+        assert r.explanation.startswith(right_step(r.problem, bodies).split(" The answer is ")[0])
+        assert f"{'B' if r.verdict == 'A' else 'A'} says nothing." in r.explanation
+        assert not proves(f"{r.explanation} [[{r.verdict}]]")
