@@ -13,7 +13,8 @@ it; ``garbled``: anything else, such as a step cut off at ``search.max_step_toke
 elsewhere) and its oracle label, with the verdict's accuracy and the parse failures of each; ``--pairs`` splits
 the search's pairs (rounds decided best vs worst) by what the oracle says of them: right (chosen right, rejected
 wrong), inverted, both right, and both wrong with or without a right candidate in the round: a pair that is not
-right because no candidate was right is the reasoner's miss, not the judge's.
+right because no candidate was right is the reasoner's miss, not the judge's; ``--rewrite`` scores the judge's
+rewrite of the right step on every call, split by whether a right candidate was in the round.
 """
 
 from __future__ import annotations
@@ -91,12 +92,37 @@ def pair_kinds(tables: dict[str, pl.DataFrame]) -> dict[str, int]:
     return kinds
 
 
+def rewrites(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> dict[str, list[int]]:
+    """The judge's rewrite of the right step (its explanation's first sentence) on every judge call of a rollout,
+    not only the right-vs-wrong ones: {round kind: [calls, rewrite right]}, the round kind being whether a right
+    candidate was in the round. Where none was, a wrong rewrite is how a pair of two wrong steps gets proven:
+    the judge copies the candidates' wrong event and finds one of them "right"."""
+    label = {(c["problem_id"], c["round"], c["candidate"]): c["oracle"] == "correct"
+             for c in tables["candidates"].iter_rows(named=True)}
+    any_right: dict = {}
+    for (pid, r, _), ok in label.items():
+        any_right[(pid, r)] = any_right.get((pid, r), False) or ok
+    prompts = {(r["problem_id"], r["round"]): r["prompt"] for r in tables["rounds"].iter_rows(named=True)}
+    out = {"a right candidate in the round": [0, 0], "no right candidate": [0, 0]}
+    for j in tables["judgments"].iter_rows(named=True):
+        key = (j["problem_id"], j["round"])
+        previous = [step_body(s) for s in re.findall(r"^Step \d+:.*$", prompts[key], re.M)]
+        right = toy.right_step(questions[j["problem_id"]], previous)
+        if right is None:
+            continue
+        row = out["a right candidate in the round" if any_right[key] else "no right candidate"]
+        row[0] += 1
+        row[1] += (j["raw"] or "").startswith(right.split(" The answer is ")[0])
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("rollout", type=Path)
     ap.add_argument("--show", type=int, default=0)
     ap.add_argument("--forms", action="store_true", help="split by the wrong candidate's form and oracle label")
     ap.add_argument("--pairs", action="store_true", help="split the pairs by the oracle's labels of their steps")
+    ap.add_argument("--rewrite", action="store_true", help="the judge's rewrite of the right step on every call")
     args = ap.parse_args()
     params = load_params()
     questions = {p.id: p.problem for split in ("search", "test")
@@ -108,6 +134,9 @@ def main() -> None:
         total = sum(kinds.values())
         print(f"{total} pairs: " + ", ".join(f"{k} {v}" for k, v in kinds.items()))
         print(f"right where a right candidate was in the round: {kinds['right']}/{total - kinds[PAIR_KINDS[4]]}")
+    if args.rewrite:
+        for kind, (calls, right) in rewrites(tables, questions).items():
+            print(f"rewrite right, {kind}: {right}/{calls} = {right / max(calls, 1):.3f}")
     n, forms = scored["calls"], scored["forms"]
     for a, b, expected, raw in scored["wrong"][:args.show]:
         print(f"A: {a}\nB: {b}\nexpected: {expected}\njudge:    {raw}\n")

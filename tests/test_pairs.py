@@ -249,6 +249,36 @@ def test_the_judge_links_benchmark_scores_each_link_and_counts_no_parse_failure_
     assert len(scored["wrong"]) == 1 and scored["wrong"][0][3] == "First, he [[ says"
 
 
+def test_the_rewrite_link_is_scored_on_every_call_split_by_rounds_with_and_without_a_right_step():
+    """``benchmarks.judge_links --rewrite``: the judge's first sentence against the right step on every call. Round 0
+    holds the right step (one call rewrites it, one garbles); round 1 (after step 1) holds two steps that give away
+    again where the question gives more: the judge that copies their event is wrong, the one that reads the
+    question is right."""
+    import polars as pl
+
+    from benchmarks.judge_links import rewrites
+
+    question = "Max has 5 coins. First, he gives away 3. Second, he gets 5 more. How many coins does Max have now?"
+    step1 = "Step 1: First, he gives away 3, so 5 - 3 = 2."
+    candidates = [cand("p", 0, 0, step1, 1.0, oracle="correct"),
+                  cand("p", 0, 1, "Step 1: First, he gives away 3, so 5 - 3 = 1.", 0.0, oracle="arithmetic"),
+                  cand("p", 1, 0, "Step 2: Second, he gives away 5, so 2 - 5 = 0. The answer is \\boxed{0}.", 1.0,
+                       oracle="event"),
+                  cand("p", 1, 1, "Step 2: Second, he gives away 5, so 2 - 5 = 1. The answer is \\boxed{1}.", 0.0,
+                       oracle="event")]
+    rounds = [rnd("p", 0, "pair", 0, 1, 1.0, 0.0),
+              rnd("p", 1, "pair", 0, 1, 1.0, 0.0).model_copy(update={"prompt": f"Problem: ...\n{step1}\n"})]
+    raws = [(0, "First, he gives away 3, so 5 - 3 = 2. A says 2; 2 - 2 = 0. B says 1; 1 - 2 = -1. [[A]]"),
+            (0, "First, he [[ says"),
+            (1, "Second, he gives away 5, so 2 - 5 = 0. A says 0; 0 - 0 = 0. B says 1; 1 - 0 = 1. [[A]]"),
+            (1, "Second, he gets 5 more, so 2 + 5 = 7. A says 0; 0 - 7 = -7. B says 1; 1 - 7 = -6. [[B]]")]
+    judgments = [Judgment(problem_id="p", round=r, first=0, second=1, raw=raw, verdict=None, p_a=None, winner=None)
+                 for r, raw in raws]
+    tables = {name: pl.DataFrame([r.model_dump() for r in rows])
+              for name, rows in (("candidates", candidates), ("judgments", judgments), ("rounds", rounds))}
+    assert rewrites(tables, {"p": question}) == {"a right candidate in the round": [2, 1], "no right candidate": [2, 1]}
+
+
 def test_the_pair_kinds_tell_the_judges_misses_from_rounds_without_a_right_step():
     """``benchmarks.judge_links --pairs``: a pair is right, inverted, both right, or both wrong, and a both-wrong
     pair from a round that held a right candidate (the judge's miss) is told from one whose round held none; a
