@@ -335,8 +335,10 @@ class PairRules(Strict):
     # both claims checked against one recomputed value, exact arithmetic, the winner's difference 0, the
     # loser's not). Toy world, explain judge, sets.explanation verify. Not the paper's recipe: the tiny judge
     # guesses on garbled candidates, and the NLL term then teaches the garbled step it chose; the pairs of two
-    # wrong steps (rounds without a right candidate) go too. The tiny default's, chosen on validation (README)
-    keep: Literal["all", "proven"] = "proven"
+    # wrong steps (rounds without a right candidate) go too. The tiny default's, chosen on validation (README).
+    # exact: proven, and the chosen step is the judge's own rewrite word for word (a proof checks only the claim:
+    # a step can claim the right number from a wrong event or a false equation)
+    keep: Literal["all", "proven", "exact"] = "proven"
 
 
 Fallback = Literal["none", "last_number"]
@@ -542,11 +544,11 @@ class Params(Strict):
                              "use the benchmark tasks (gsm8k, math500, ...), and only toy_arith with toy")
         if real and self.judge.oracle:
             raise ValueError("judge.oracle: the oracle knows the toy world only (problems.source: toy)")
-        if self.pairs.keep == "proven" and (real or self.judge.mode != "explain" or self.judge.oracle
-                                            or self.sets.explanation != "verify"):
-            raise ValueError("pairs.keep: proven reads the toy judge's verify explanation: it needs problems.source "
-                             "toy, judge.mode explain, judge.oracle false and sets.explanation verify (else set "
-                             "pairs.keep: all, the paper's rule)")
+        if self.pairs.keep in ("proven", "exact") and (real or self.judge.mode != "explain" or self.judge.oracle
+                                                        or self.sets.explanation != "verify"):
+            raise ValueError(f"pairs.keep: {self.pairs.keep} reads the toy judge's verify explanation: it needs "
+                             "problems.source toy, judge.mode explain, judge.oracle false and sets.explanation verify "
+                             "(else set pairs.keep: all, the paper's rule)")
         if not real and self.model.base is None and self.problems.splits.pretrain < 1:
             raise ValueError("problems.splits.pretrain: the tiny model needs pretraining problems (>= 1)")
         if not real and self.sets.eft_test_problems > self.problems.splits.test:

@@ -9,7 +9,9 @@ check's arithmetic is exact, and the winner's difference is 0 and the loser's is
 check is exact with difference 0 and the loser is garbled and claims nothing (``A says nothing.``). A verdict that does
 not follow from its own explanation (or whose explanation is cut off, garbled, or checks one candidate
 only) proves nothing. ``pairs.keep: proven`` trains only on pairs every best-vs-worst judgment of which
-proves (``stages/pairs.py``); ``benchmarks.judge_links`` and ``benchmarks.pair_rules`` read the same checks.
+proves (``stages/pairs.py``); ``pairs.keep: exact`` also asks that the chosen step be the judge's own rewrite
+word for word (:func:`rewrites`): a proof checks the claim, and a step can claim the right number from a wrong
+event or a false equation (``First, he gets 1 more, so 3 + 2 = 5.`` where the judge wrote ``4 + 1 = 5``); ``benchmarks.judge_links`` and ``benchmarks.pair_rules`` read the same checks.
 No oracle is asked: the rule reads the judge's own words.
 """
 
@@ -20,6 +22,7 @@ import re
 from psrlm.prompts import parse_verdict
 
 CHECK = re.compile(r"([AB]) says (-?\d+); (-?\d+) - (-?\d+) = (-?\d+)")
+SAYS = re.compile(r" ?\b[AB] says ")
 NOTHING = re.compile(r"\b([AB]) says nothing\.")
 
 
@@ -38,3 +41,16 @@ def proves(raw: str | None) -> bool:
     if checks["A"][2] != checks["B"][2]:
         return False
     return checks[verdict][3] == 0 and checks[loser][3] != 0
+
+
+def rewrite_of(raw: str | None) -> str | None:
+    """The step the judge worked out: its explanation up to the first check (``A says ...``), or None."""
+    m = SAYS.search(raw or "")
+    return raw[:m.start()].strip() if m and m.start() > 0 else None
+
+
+def rewrites(raw: str | None, step: str) -> bool:
+    """Is ``step`` (``Step n: ...``) the judge's own rewrite, word for word, up to its boxed answer (which the
+    claim check sees)?"""
+    body = step.split(":", 1)[1] if step.startswith("Step ") and ":" in step else step
+    return rewrite_of(raw) == body.split(" The answer is ")[0].strip()

@@ -16,7 +16,7 @@ class PairMetrics(_Metrics):
 
     decided: int  # rounds whose best beat its worst, not rolled back: the pairs of pairs.keep: all
     pairs: int  # the pairs written (and trained on)
-    keep: Literal["all", "proven"]
+    keep: Literal["all", "proven", "exact"]
     decided_correct_rate: float | None  # toy: chosen right and rejected wrong (oracle), over the decided rounds
     pair_correct_rate: float | None  # the same over the pairs kept
 

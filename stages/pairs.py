@@ -1,5 +1,6 @@
 """Preference pairs of one iteration: best vs worst step of every decided round (ties give none); with
-``pairs.keep: proven``, only the rounds whose judgments of best against worst prove their verdicts.
+``pairs.keep: proven``, only the rounds whose judgments of best against worst prove their verdicts; with
+``exact``, only those whose chosen step is also the judges' own rewrite, word for word.
 
     python -m stages.pairs m2
 
@@ -15,7 +16,7 @@ import polars as pl
 
 from psrlm.analytics import query
 from psrlm.params import Params, rollout_table
-from psrlm.proofs import proves
+from psrlm.proofs import proves, rewrites
 from psrlm.stage import run_stage
 from schemas import PairMetrics, PreferencePair
 from schemas.table import write_json, write_parquet
@@ -23,9 +24,11 @@ from schemas.table import write_json, write_parquet
 log = logging.getLogger("stages.pairs")
 
 
-def proven(won_raw: list[str], compared: int) -> bool:
-    """Best won every judgment against worst, and each one proves its verdict (``psrlm/proofs.py``)."""
-    return compared > 0 and len(won_raw) == compared and all(proves(raw) for raw in won_raw)
+def proven(won_raw: list[str], compared: int, chosen: str | None = None) -> bool:
+    """Best won every judgment against worst, and each one proves its verdict (``psrlm/proofs.py``); given the
+    ``chosen`` step, each one's rewrite is that step, word for word (``pairs.keep: exact``)."""
+    return compared > 0 and len(won_raw) == compared and all(
+        proves(raw) and (chosen is None or rewrites(raw, chosen)) for raw in won_raw)
 
 
 def oracle_right(frame: pl.DataFrame, candidates: pl.DataFrame) -> list[bool] | None:
@@ -47,6 +50,8 @@ def main(params: Params, iteration: str) -> None:
     keep = [True] * decided
     if params.pairs.keep == "proven":
         keep = [proven(w, n) for w, n in frame.select("won_raw", "compared").iter_rows()]
+    elif params.pairs.keep == "exact":
+        keep = [proven(w, n, c) for w, n, c in frame.select("won_raw", "compared", "chosen").iter_rows()]
     kept = frame.filter(pl.Series(keep, dtype=pl.Boolean)).drop("won_raw", "compared")
     rows = [PreferencePair(**r, model=source) for r in kept.iter_rows(named=True)]
     n = write_parquet(params.pairs_file(iteration), PreferencePair, rows)

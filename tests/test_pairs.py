@@ -130,6 +130,18 @@ def test_a_verify_explanation_proves_its_verdict_only_when_its_checks_do():
     assert not proves("A says nothing. B says nothing. [[B]]")
 
 
+def test_a_step_is_the_judges_rewrite_only_word_for_word_up_to_its_boxed_answer():
+    from psrlm.proofs import rewrite_of, rewrites
+
+    raw = "Second, she gets 1 more, so 4 + 1 = 5. A says 5; 5 - 5 = 0. B says 6; 6 - 5 = 1. [[A]]"
+    assert rewrite_of(raw) == "Second, she gets 1 more, so 4 + 1 = 5."
+    assert rewrites(raw, "Step 2: Second, she gets 1 more, so 4 + 1 = 5. The answer is \\boxed{5}.")
+    assert not rewrites(raw, "Step 2: Second, she gets 1 more, so 3 + 2 = 5. The answer is \\boxed{5}.")
+    assert not rewrites(raw, "Step 2: Second, she gives away 1, so 4 + 1 = 5.")
+    assert not rewrites(raw, "S 2: Second, she gets 1 more, so 4 + 1 = 5.")
+    assert rewrite_of("A says 5; 5 - 5 = 0. B says nothing. [[A]]") is None and rewrite_of(None) is None
+
+
 def proof_rollout(folder):
     """A right pair whose judgments prove their verdicts (p), a right pair with one judgment that does not (q:
     its arithmetic is off), and a pair of two wrong steps whose judge recomputed the wrong value (r: its checks
@@ -303,7 +315,40 @@ def test_the_pair_kinds_tell_the_judges_misses_from_rounds_without_a_right_step(
     assert pair_kinds(flipped) == dict(zip(PAIR_KINDS, [0, 1, 1, 1, 2]))
 
 
-@pytest.mark.parametrize("keep", ["all", "proven"])
+@pytest.mark.parametrize("keep, kept", [("proven", ["p", "s"]), ("exact", ["p"])])
+def test_pairs_keep_exact_also_asks_that_the_chosen_step_be_the_judges_rewrite(tmp_path, keep, kept):
+    """p: the chosen step is what the judge worked out; s: it claims the same 5 from a false equation (3 + 2 after
+    a step that left 4), so its proofs hold but it is not the judge's step."""
+    from stages.pairs import main
+
+    params = load_params(ROOT / "params.yaml")
+    params = params.model_copy(update={
+        "paths": params.paths.model_copy(update={k: str(tmp_path / k) for k in ("rollouts", "pairs", "metrics")}),
+        "pairs": PairRules(keep=keep)})
+    work = "Second, she gets 1 more, so 4 + 1 = 5."
+    steps = {"p": (f"Step 2: {work}", "Step 2: Second, she gets 1 more, so 4 + 1 = 6."),
+             "s": ("Step 2: Second, she gets 1 more, so 3 + 2 = 5.", "Step 2: Second, she gets 1 more, so 4 + 1 = 6.")}
+    candidates, judgments = [], []
+    for pid, (best, worst) in steps.items():
+        candidates += [cand(pid, 0, 0, best, 2.0, oracle="correct" if pid == "p" else "previous_value"),
+                       cand(pid, 0, 1, worst, 0.0, oracle="arithmetic")]
+        judgments += [
+            Judgment(problem_id=pid, round=0, first=0, second=1, raw=f"{work} A says 5; 5 - 5 = 0. B says 6; 6 - 5 = 1. "
+                     "[[A]]", verdict="A", p_a=None, winner=0),
+            Judgment(problem_id=pid, round=0, first=1, second=0, raw=f"{work} A says 6; 6 - 5 = 1. B says 5; 5 - 5 = 0. "
+                     "[[B]]", verdict="B", p_a=None, winner=0)]
+    folder = tmp_path / "rollouts" / "m2"
+    folder.mkdir(parents=True)
+    for name, model, rows in [("candidates", Candidate, candidates), ("judgments", Judgment, judgments),
+                              ("rounds", Round, [rnd(pid, 0, "pair", 0, 1, 2.0, 0.0) for pid in steps])]:
+        write_parquet(folder / f"{name}.parquet", model, rows)
+    main(params, "m2")
+    assert [p.problem_id for p in read_parquet(params.pairs_file("m2"), PreferencePair)] == kept
+    m = json.loads(params.metrics_file("pairs", "m2").read_text())
+    assert m["keep"] == keep and m["pair_correct_rate"] == 1 / len(kept)
+
+
+@pytest.mark.parametrize("keep", ["all", "proven", "exact"])
 def test_the_pairs_stage_writes_an_empty_table_when_no_round_was_decided(tmp_path, keep):
     from stages.pairs import main
 
