@@ -10,10 +10,11 @@ Prints the shares; ``--show`` prints wrong calls beside the explanation the orac
 splits the calls by the wrong candidate's form (``well-formed``: a step of the toy grammar,
 ``psrlm.toy.well_formed``, ``Step 2: Second, she gets 4 more, so 7 + 4 = 11.`` with at most a boxed answer after
 it; ``garbled``: anything else, such as a step cut off at ``search.max_step_tokens`` or text spliced from
-elsewhere) and its oracle label, with the verdict's accuracy and the parse failures of each; ``--pairs`` splits
-the search's pairs (rounds decided best vs worst) by what the oracle says of them: right (chosen right, rejected
-wrong), inverted, both right, and both wrong with or without a right candidate in the round: a pair that is not
-right because no candidate was right is the reasoner's miss, not the judge's; ``--rewrite`` scores the judge's
+elsewhere) and its oracle label, with the verdict's accuracy and the parse failures of each, and by whether it
+claims what the right step claims (the verify check compares claims only: such a pair is a coin flip to it);
+``--pairs`` splits the search's pairs (rounds decided best vs worst) by what the oracle says of them: right
+(chosen right, rejected wrong), inverted, both right, and both wrong with or without a right candidate in the
+round: a pair that is not right because no candidate was right is the reasoner's miss, not the judge's; ``--rewrite`` scores the judge's
 rewrite of the right step on every call, split by whether a right candidate was in the round.
 """
 
@@ -27,6 +28,7 @@ import polars as pl
 
 from psrlm import toy
 from psrlm.params import load_params
+from psrlm.prompts import step_claim
 from psrlm.proofs import CHECK
 from psrlm.steps import step_body
 from schemas import Problem
@@ -36,13 +38,14 @@ from schemas.table import read_jsonl
 def score_calls(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> dict:
     """Every right-vs-wrong judge call of a rollout's ``tables`` (judgments, candidates, rounds), scored link by
     link: ``calls``, ``links`` (counts per link), ``forms`` ((form, oracle label) -> [calls, verdict right,
-    parse failures]) and ``wrong`` (the calls whose verdict is not right: A, B, the expected explanation, the
+    parse failures]), ``claims`` ((form, the wrong step claims what the right one claims) -> [calls, verdict
+    right]: a check of the claim alone cannot tell such a pair apart) and ``wrong`` (the calls whose verdict is not right: A, B, the expected explanation, the
     judge's)."""
     cand = {(c["problem_id"], c["round"], c["candidate"]): c for c in tables["candidates"].iter_rows(named=True)}
     prompts = {(r["problem_id"], r["round"]): r["prompt"] for r in tables["rounds"].iter_rows(named=True)}
     links = dict.fromkeys(("right step", "claim A", "claim B", "differences", "zero test", "verdict follows",
                            "verdict right"), 0)
-    n, forms, wrong_calls = 0, {}, []
+    n, forms, claims, wrong_calls = 0, {}, {}, []
     for j in tables["judgments"].iter_rows(named=True):
         a, b = cand[(j["problem_id"], j["round"], j["first"])], cand[(j["problem_id"], j["round"], j["second"])]
         if a["oracle"] is None or (a["oracle"] == "correct") == (b["oracle"] == "correct"):
@@ -65,9 +68,12 @@ def score_calls(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> d
         form = "well-formed" if toy.well_formed(step_body(loser["text"])) else "garbled"
         f = forms.setdefault((form, loser["oracle"]), [0, 0, 0])
         f[0], f[1], f[2] = f[0] + 1, f[1] + ok, f[2] + (j["verdict"] is None)
+        winner = a if loser is b else b
+        c = claims.setdefault((form, step_claim(loser["text"]) == step_claim(winner["text"])), [0, 0])
+        c[0], c[1] = c[0] + 1, c[1] + ok
         if not ok and right:
             wrong_calls.append((a["text"], b["text"], toy.verify_explanation(right, bodies["A"], bodies["B"])[0], raw))
-    return {"calls": n, "links": links, "forms": forms, "wrong": wrong_calls}
+    return {"calls": n, "links": links, "forms": forms, "claims": claims, "wrong": wrong_calls}
 
 
 PAIR_KINDS = ("right", "inverted", "both right", "both wrong, a right candidate in the round",
@@ -147,6 +153,9 @@ def main() -> None:
         print("| wrong candidate | oracle label | calls | verdict right | parse failures |\n|---|---|---|---|---|")
         for (form, label), (calls, ok, failed) in sorted(forms.items(), key=lambda kv: (kv[0][0], -kv[1][0])):
             print(f"| {form} | {label} | {calls} | {ok / calls:.2f} | {failed / calls:.2f} |")
+        print("| wrong candidate | claims what the right one claims | calls | verdict right |\n|---|---|---|---|")
+        for (form, same), (calls, ok) in sorted(scored["claims"].items()):
+            print(f"| {form} | {'yes' if same else 'no'} | {calls} | {ok / calls:.2f} |")
         garbled = sum(v[0] for k, v in forms.items() if k[0] == "garbled")
         print(f"garbled: {garbled / n:.2f} of the calls, verdict right "
               f"{sum(v[1] for k, v in forms.items() if k[0] == 'garbled') / max(garbled, 1):.2f}; well-formed "

@@ -258,6 +258,7 @@ def test_the_judge_links_benchmark_scores_each_link_and_counts_no_parse_failure_
     assert links["verdict right"] == 2 and links["verdict follows"] == 2 and links["right step"] == 2
     assert links["claim A"] == 2 and links["claim B"] == 2
     assert scored["forms"] == {("well-formed", "arithmetic"): [2, 2, 0], ("garbled", "format"): [1, 0, 1]}
+    assert scored["claims"] == {("well-formed", False): [2, 2], ("garbled", True): [1, 0]}  # "... = 2. A says" claims 2
     assert len(scored["wrong"]) == 1 and scored["wrong"][0][3] == "First, he [[ says"
 
 
