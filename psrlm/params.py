@@ -335,10 +335,10 @@ class PairRules(Strict):
     # both claims checked against one recomputed value, exact arithmetic, the winner's difference 0, the
     # loser's not). Toy world, explain judge, sets.explanation verify. Not the paper's recipe: the tiny judge
     # guesses on garbled candidates, and the NLL term then teaches the garbled step it chose; the pairs of two
-    # wrong steps (rounds without a right candidate) go too. The tiny default's, chosen on validation (README).
-    # exact: proven, and the chosen step is the judge's own rewrite word for word (a proof checks only the claim:
-    # a step can claim the right number from a wrong event or a false equation)
-    keep: Literal["all", "proven", "exact"] = "proven"
+    # wrong steps (rounds without a right candidate) go too. exact: proven, and the chosen step is the judge's own
+    # rewrite word for word (a proof checks only the claim: a step can claim the right number from a wrong event or
+    # a false equation). The tiny default's, chosen on validation over proven (README, "2026-12-07, evening")
+    keep: Literal["all", "proven", "exact"] = "exact"
 
 
 Fallback = Literal["none", "last_number"]

@@ -45,7 +45,7 @@ def test_averaging_orders_needs_the_direct_judge_in_both_orders():
 @pytest.mark.parametrize("judge", [{"oracle": True}, {"mode": "direct"}])
 def test_proven_pairs_need_the_toy_judges_explanation_and_say_how_to_do_without(judge):
     msg = bad(lambda r: r["judge"].update(judge))
-    assert "pairs.keep: proven" in msg and "pairs.keep: all" in msg
+    assert f"pairs.keep: {DEFAULT['pairs']['keep']} reads" in msg and "pairs.keep: all" in msg
     parse_params(copy.deepcopy(DEFAULT) | {"judge": DEFAULT["judge"] | judge, "pairs": {"keep": "all"}})
 
 
