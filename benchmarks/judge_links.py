@@ -80,15 +80,22 @@ PAIR_KINDS = ("right", "inverted", "both right", "both wrong, a right candidate 
               "both wrong, no right candidate")
 
 
-def pair_kinds(tables: dict[str, pl.DataFrame]) -> dict[str, int]:
-    """The pairs of a rollout (as the pairs stage takes them: rounds decided best over worst that no later rollback
-    discarded), counted by the oracle's labels of their best and worst step and of the round's other candidates
-    (``PAIR_KINDS``)."""
+def right_labels(tables: dict[str, pl.DataFrame]) -> tuple[dict, dict]:
+    """The oracle's labels of a rollout's candidates ((problem, round, candidate) -> right) and, per round,
+    whether any candidate was right."""
     label = {(c["problem_id"], c["round"], c["candidate"]): c["oracle"] == "correct"
              for c in tables["candidates"].iter_rows(named=True)}
     any_right: dict = {}
     for (pid, r, _), ok in label.items():
         any_right[(pid, r)] = any_right.get((pid, r), False) or ok
+    return label, any_right
+
+
+def pair_kinds(tables: dict[str, pl.DataFrame]) -> dict[str, int]:
+    """The pairs of a rollout (as the pairs stage takes them: rounds decided best over worst that no later rollback
+    discarded), counted by the oracle's labels of their best and worst step and of the round's other candidates
+    (``PAIR_KINDS``)."""
+    label, any_right = right_labels(tables)
     kinds = dict.fromkeys(PAIR_KINDS, 0)
     for row in tables["rounds"].filter((pl.col("outcome") == "pair") & ~pl.col("discarded")).iter_rows(named=True):
         key = (row["problem_id"], row["round"])
@@ -103,11 +110,7 @@ def rewrites(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> dict
     not only the right-vs-wrong ones: {round kind: [calls, rewrite right]}, the round kind being whether a right
     candidate was in the round. Where none was, a wrong rewrite is how a pair of two wrong steps gets proven:
     the judge copies the candidates' wrong event and finds one of them "right"."""
-    label = {(c["problem_id"], c["round"], c["candidate"]): c["oracle"] == "correct"
-             for c in tables["candidates"].iter_rows(named=True)}
-    any_right: dict = {}
-    for (pid, r, _), ok in label.items():
-        any_right[(pid, r)] = any_right.get((pid, r), False) or ok
+    label, any_right = right_labels(tables)
     prompts = {(r["problem_id"], r["round"]): r["prompt"] for r in tables["rounds"].iter_rows(named=True)}
     out = {"a right candidate in the round": [0, 0], "no right candidate": [0, 0]}
     for j in tables["judgments"].iter_rows(named=True):

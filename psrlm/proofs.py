@@ -11,7 +11,8 @@ not follow from its own explanation (or whose explanation is cut off, garbled, o
 only) proves nothing. ``pairs.keep: proven`` trains only on pairs every best-vs-worst judgment of which
 proves (``stages/pairs.py``); ``pairs.keep: exact`` also asks that the chosen step be the judge's own rewrite
 word for word (:func:`rewrites`): a proof checks the claim, and a step can claim the right number from a wrong
-event or a false equation (``First, he gets 1 more, so 3 + 2 = 5.`` where the judge wrote ``4 + 1 = 5``); ``benchmarks.judge_links`` and ``benchmarks.pair_rules`` read the same checks.
+event or a false equation (``First, he gets 1 more, so 3 + 2 = 5.`` where the judge wrote ``4 + 1 = 5``);
+``benchmarks.judge_links`` and ``benchmarks.pair_rules`` read the same checks.
 No oracle is asked: the rule reads the judge's own words.
 """
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 
 from psrlm.prompts import parse_verdict
+from psrlm.steps import step_body
 
 CHECK = re.compile(r"([AB]) says (-?\d+); (-?\d+) - (-?\d+) = (-?\d+)")
 SAYS = re.compile(r" ?\b[AB] says ")
@@ -52,5 +54,4 @@ def rewrite_of(raw: str | None) -> str | None:
 def rewrites(raw: str | None, step: str) -> bool:
     """Is ``step`` (``Step n: ...``) the judge's own rewrite, word for word, up to its boxed answer (which the
     claim check sees)?"""
-    body = step.split(":", 1)[1] if step.startswith("Step ") and ":" in step else step
-    return rewrite_of(raw) == body.split(" The answer is ")[0].strip()
+    return rewrite_of(raw) == step_body(step).split(" The answer is ")[0].strip()
