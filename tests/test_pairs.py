@@ -316,6 +316,28 @@ def test_the_pair_kinds_tell_the_judges_misses_from_rounds_without_a_right_step(
     assert pair_kinds(flipped) == dict(zip(PAIR_KINDS, [0, 1, 1, 1, 2]))
 
 
+def test_the_right_step_benchmark_splits_rounds_by_what_the_search_sampled_and_reaches_by_width():
+    """``benchmarks.right_step``: a round is ``all`` right, ``mixed`` or ``none`` by its candidates' oracle labels;
+    a step drawn with probability 1/2 is among w samples with probability 1 - 1/2^w, one of probability 0 never."""
+    import math
+
+    import polars as pl
+
+    from benchmarks.right_step import reach, round_kinds
+
+    labels = {"a": ["correct", "correct"], "m": ["correct", "event"], "n": ["format", "arithmetic"]}
+    candidates = [cand(pid, 0, i, f"Step 1: {pid} {i}", 0.0, oracle=o) for pid, os in labels.items()
+                  for i, o in enumerate(os)]
+    rounds = [rnd(pid, 0, "pair", 0, 1, 1.0, 0.0) for pid in labels]
+    tables = {"candidates": pl.DataFrame([c.model_dump() for c in candidates]),
+              "rounds": pl.DataFrame([r.model_dump() for r in rounds])}
+    kinds = dict(round_kinds(tables).select("problem_id", "kind").iter_rows())
+    assert kinds == {"a": "all", "m": "mixed", "n": "none"}
+    f = reach([math.log(0.5), -1e9], [1, 2])
+    assert f["rounds"] == 2 and f["mean"] == pytest.approx(0.25)
+    assert f["P(>=1 of 1)"] == pytest.approx(0.25) and f["P(>=1 of 2)"] == pytest.approx(0.375)
+
+
 @pytest.mark.parametrize("keep, kept", [("proven", ["p", "s"]), ("exact", ["p"])])
 def test_pairs_keep_exact_also_asks_that_the_chosen_step_be_the_judges_rewrite(tmp_path, keep, kept):
     """p: the chosen step is what the judge worked out; s: it claims the same 5 from a false equation (3 + 2 after
