@@ -35,6 +35,11 @@ from schemas import Problem
 from schemas.table import read_jsonl
 
 
+def previous_steps(prompt: str) -> list[str]:
+    """The bodies of the steps a round's prompt has written so far (``Step n: ...`` lines)."""
+    return [step_body(s) for s in re.findall(r"^Step \d+:.*$", prompt, re.M)]
+
+
 def score_calls(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> dict:
     """Every right-vs-wrong judge call of a rollout's ``tables`` (judgments, candidates, rounds), scored link by
     link: ``calls``, ``links`` (counts per link), ``forms`` ((form, oracle label) -> [calls, verdict right,
@@ -51,7 +56,7 @@ def score_calls(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> d
         if a["oracle"] is None or (a["oracle"] == "correct") == (b["oracle"] == "correct"):
             continue  # not a right-vs-wrong comparison (or no oracle)
         n += 1
-        previous = [step_body(s) for s in re.findall(r"^Step \d+:.*$", prompts[(j["problem_id"], j["round"])], re.M)]
+        previous = previous_steps(prompts[(j["problem_id"], j["round"])])
         right = toy.right_step(questions[j["problem_id"]], previous)
         raw, bodies = j["raw"], {"A": step_body(a["text"]), "B": step_body(b["text"])}
         checks = {k: tuple(int(v) for v in rest) for k, *rest in CHECK.findall(raw)}
@@ -115,7 +120,7 @@ def rewrites(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> dict
     out = {"a right candidate in the round": [0, 0], "no right candidate": [0, 0]}
     for j in tables["judgments"].iter_rows(named=True):
         key = (j["problem_id"], j["round"])
-        previous = [step_body(s) for s in re.findall(r"^Step \d+:.*$", prompts[key], re.M)]
+        previous = previous_steps(prompts[key])
         right = toy.right_step(questions[j["problem_id"]], previous)
         if right is None:
             continue

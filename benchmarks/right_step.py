@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import statistics
 from pathlib import Path
 
 import polars as pl
 
+from benchmarks.judge_links import previous_steps
 from psrlm import toy
 from psrlm.params import load_params
-from psrlm.steps import format_step, step_body
+from psrlm.steps import format_step
 from schemas import Problem
 from schemas.table import read_jsonl
 
@@ -61,7 +61,7 @@ def main() -> None:
     model = AutoModelForCausalLM.from_pretrained(args.model).eval()
     scores: dict[tuple[int, str], list[float]] = {}
     for r in round_kinds(tables).iter_rows(named=True):
-        previous = [step_body(s) for s in re.findall(r"^Step \d+:.*$", r["prompt"], re.M)]
+        previous = previous_steps(r["prompt"])
         right = toy.right_step(questions[r["problem_id"]], previous)
         if right is None:
             continue
