@@ -12,6 +12,12 @@ the reasoning one:
 
     python -m benchmarks.validate data/models/m1 --judge
 
+``--search``: also the model's test-time search (the self-judge, as ``stages.test_search``) on the same
+problems, at ``--temperature`` / ``--top-p`` (default ``evaluate.search_temperature`` / ``search_top_p``, else
+the rollouts' ``search.*``), with how many problems it turns from right to wrong and back against greedy:
+
+    python -m benchmarks.validate data/models/m4 --search --temperature 0.5
+
 Toy world: a second line per model splits the greedy accuracy by the operations of each problem's
 reference steps (e.g. ``add+sub`` and ``add+mul``), where ``sets.ift_operations`` leaves one out of IFT.
 """
@@ -20,6 +26,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
+from pathlib import Path
+
+import polars as pl
 
 from psrlm.greedy import greedy_texts
 from psrlm.generation import open_generator
@@ -56,6 +66,9 @@ def validation_problems(params, args: argparse.Namespace) -> list[Problem]:
 def main() -> None:
     ap = validation_parser(__doc__)
     ap.add_argument("--judge", action="store_true", help="also judge accuracy on EFT built from these problems")
+    ap.add_argument("--search", action="store_true", help="also test-time search accuracy on these problems")
+    ap.add_argument("--temperature", type=float, help="the search's temperature (default: as test_search)")
+    ap.add_argument("--top-p", type=float, help="the search's top_p (default: as test_search)")
     args = ap.parse_args()
     os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
     params = load_params()
@@ -75,6 +88,27 @@ def main() -> None:
         print(line, flush=True)
         if params.problems.source == "toy":
             print(f"{model}: greedy accuracy by operations: {by_operations(problems, right)}", flush=True)
+        if args.search:
+            temperature = args.temperature if args.temperature is not None else params.evaluate.search_temperature
+            top_p = args.top_p if args.top_p is not None else params.evaluate.search_top_p
+            print(f"{model}: {search_line(params.answering(temperature, top_p), model, problems, right)}", flush=True)
+
+
+def search_line(params, model: str, problems: list[Problem], greedy: list[bool]) -> str:
+    """Test-time search with the self-judge on ``problems`` (a throwaway rollout), beside ``greedy``."""
+    from psrlm.params import rollout_table
+    from psrlm.rollouts import rollout, rollout_stats
+
+    with tempfile.TemporaryDirectory() as out:
+        rollout(params, f"validate-search {model}", Path(model), problems, Path(out))
+        stats = rollout_stats(Path(out)).row(0, named=True)
+        found = dict(pl.read_parquet(rollout_table(Path(out), "paths")).select("problem_id", "correct").iter_rows())
+    searched = [found[p.id] for p in problems]
+    lost = sum(g and not s for g, s in zip(greedy, searched))
+    won = sum(s and not g for g, s in zip(greedy, searched))
+    return (f"search accuracy {sum(searched) / len(problems):.3f} (w={params.search.width}, "
+            f"T={params.search.temperature:g}, top_p={params.search.top_p:g}): greedy right -> search wrong {lost}, "
+            f"greedy wrong -> search right {won}; {stats['judgments']} judgments")
 
 
 def by_operations(problems: list[Problem], right: list[bool]) -> str:

@@ -398,6 +398,10 @@ class Evaluate(Strict):
     # problems of each task the search answers: the first n of the task's problems (null: all), a subset of
     # those greedy evaluation answered (evaluate.limit)
     search_limit: int | None = Field(None, ge=1)
+    # test-time search's sampling; null: the rollouts' search.temperature / search.top_p. The rollouts want
+    # rounds that mix a right and a wrong step (pairs); a search that answers wants the fewest wrong samples
+    search_temperature: float | None = Field(None, ge=0)
+    search_top_p: float | None = Field(None, gt=0, le=1)
     # lm-eval tasks (folders of psrlm/lm_eval_tasks): toy_arith on the toy test split; the real
     # benchmarks gsm8k, math_full, math500, gaokao2023en, olympiadbench, aime24, amc23. Greedy evaluation
     # and test-time search answer each (paper Tables 1 and 5: per benchmark, and their mean)
@@ -566,6 +570,12 @@ class Params(Strict):
     def solution_level(self, name: str) -> bool:
         """Whether ``name`` is a model of the SRLM arm (``srlm.iterations``)."""
         return name in self.srlm.iterations
+
+    def answering(self, temperature: float | None, top_p: float | None) -> Params:
+        """These params with the search sampling at ``temperature`` / ``top_p`` (None: as ``search``): the
+        search that answers problems (test time, validation), not the one that makes pairs."""
+        update = {k: v for k, v in {"temperature": temperature, "top_p": top_p}.items() if v is not None}
+        return self.model_copy(update={"search": self.search.model_copy(update=update)}) if update else self
 
     # --- paths: the one place that names each artifact (tests/test_dag.py: dvc.yaml names the same) ---
     def problems_file(self, split: str) -> Path:

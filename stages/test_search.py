@@ -1,7 +1,8 @@
 """Test-time search (paper Table 5): a model answers the held-out problems of every task of
 ``evaluate.tasks`` (the toy test split, or each benchmark) with the same step-wise search and self-judge
-as the rollouts, and its accuracy is reported per task and as their mean, beside greedy decoding on the
-same problems (the model's evaluation), graded by the same rule (``grading.fallback``).
+as the rollouts (sampling at ``evaluate.search_temperature`` / ``search_top_p`` where set), and its
+accuracy is reported per task and as their mean, beside greedy decoding on the same problems (the
+model's evaluation), graded by the same rule (``grading.fallback``).
 
     python -m stages.test_search m1
 
@@ -71,7 +72,8 @@ def main(params: Params, model: str) -> None:
     greedy = {(r.task, r.problem_id): r.correct for r in read_jsonl(params.answers_file(model), AnswerEvalRow)}
     by_task = search_problems(params, model, greedy)
     groups = {p.id: task for task, problems in by_task.items() for p in problems}
-    rollout(params, f"test-search {model}", params.model_dir(model), [p for ps in by_task.values() for p in ps],
+    answering = params.answering(params.evaluate.search_temperature, params.evaluate.search_top_p)
+    rollout(answering, f"test-search {model}", params.model_dir(model), [p for ps in by_task.values() for p in ps],
             params.test_search_dir(model), groups)
     per_task = {task: task_metrics(rollout_stats(params.test_search_dir(model, task)).row(0, named=True),
                                    [greedy[(task, p.id)] for p in problems])

@@ -37,6 +37,15 @@ def test_negative_temperature():
     assert "search.temperature" in bad(lambda r: r["search"].update(temperature=-0.1))
 
 
+def test_the_answering_search_samples_as_evaluate_says_and_the_rollouts_keep_theirs():
+    assert "evaluate.search_top_p" in bad(lambda r: r["evaluate"].update(search_top_p=0.0))
+    p = parse_params(copy.deepcopy(DEFAULT))
+    assert p.answering(None, None) is p
+    answering = p.answering(0.25, None)
+    assert (answering.search.temperature, answering.search.top_p) == (0.25, p.search.top_p)
+    assert answering.search.width == p.search.width and p.search.temperature == DEFAULT["search"]["temperature"]
+
+
 def test_averaging_orders_needs_the_direct_judge_in_both_orders():
     assert "average_orders" in bad(lambda r: r["judge"].update(average_orders=True, mode="explain"))
     assert "average_orders" in bad(lambda r: r["judge"].update(average_orders=True, mode="direct", orders="one"))

@@ -16,7 +16,7 @@ from psrlm.prompts import chat_prompt, reasoning_prompt
 from psrlm.report import iteration_table
 from psrlm.rollouts import search_path
 from psrlm.search import ProblemSearch, SearchProblem, Step
-from schemas import AnswerEvalRow, Problem, SearchEvalMetrics, SearchPath, TaskSearchMetrics
+from schemas import AnswerEvalRow, Problem, Round, SearchEvalMetrics, SearchPath, TaskSearchMetrics
 from schemas.table import read_parquet, write_jsonl
 from stages import test_search as stage
 from stages.test_search import summarize_search
@@ -88,6 +88,18 @@ def test_search_answers_each_task_beside_greedy_on_the_same_problems(tmp_path, t
     assert metrics.greedy_accuracy == (0.5 + 0.0) / 2  # the mean over tasks (Table 5's Avg)
     assert metrics.search_accuracy == sum(t.search_accuracy for t in metrics.tasks.values()) / 2
     assert metrics.problems == 4
+
+
+def test_the_search_samples_at_evaluate_search_temperature(tmp_path, tiny_lm):
+    """``evaluate.search_temperature: 0``: every candidate is the greedy step, so no round has two distinct
+    candidates and nothing is judged; the rollouts' ``search.temperature`` (1.0) is not touched."""
+    params = project(tmp_path, tiny_lm, evaluate={"search_temperature": 0.0})
+    stage.main(params, "m1")
+    metrics, _ = searched(params)
+    rounds = [r for t in metrics.tasks for r in read_parquet(params.test_search_dir("m1", t) / "rounds.parquet",
+                                                             Round)]
+    assert rounds and {r.outcome for r in rounds} == {"single"} and metrics.judgments == 0
+    assert params.search.temperature == 1.0
 
 
 def test_search_past_what_greedy_answered_fails_naming_the_task(tmp_path, tiny_lm):

@@ -41,14 +41,16 @@ class HFGenerator(BatchedStream):
 
         results: list[list[Completion]] = []
         eos = self.tokenizer.eos_token_id
-        per_batch = max(1, self.batch_size // sampling.n)
+        # greedy (temperature 0): the n completions are one, decoded once (generate refuses n > 1 without sampling)
+        drawn = sampling.n if sampling.temperature > 0 else 1
+        per_batch = max(1, self.batch_size // drawn)
         batches = range(0, len(prompts), per_batch)
         for start in progress(batches, desc=desc or "", total=len(batches), disable=desc is None):
             batch = prompts[start : start + per_batch]
             enc = self.tokenizer(batch, return_tensors="pt", padding=True)
             kwargs = dict(
                 max_new_tokens=sampling.max_tokens,
-                num_return_sequences=sampling.n,
+                num_return_sequences=drawn,
                 pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=eos,
             )
@@ -65,7 +67,7 @@ class HFGenerator(BatchedStream):
             for i in range(len(batch)):
                 group = []
                 for j in range(sampling.n):
-                    ids = new[i * sampling.n + j].tolist()
+                    ids = new[i * drawn + j % drawn].tolist()
                     group.append(self._completion(ids, sampling))
                 results.append(group)
         return results
