@@ -89,9 +89,8 @@ def main() -> None:
         if params.problems.source == "toy":
             print(f"{model}: greedy accuracy by operations: {by_operations(problems, right)}", flush=True)
         if args.search:
-            temperature = args.temperature if args.temperature is not None else params.evaluate.search_temperature
-            top_p = args.top_p if args.top_p is not None else params.evaluate.search_top_p
-            print(f"{model}: {search_line(params.answering(temperature, top_p), model, problems, right)}", flush=True)
+            answering = params.answering(args.temperature, args.top_p)
+            print(f"{model}: {search_line(answering, model, problems, right)}", flush=True)
 
 
 def search_line(params, model: str, problems: list[Problem], greedy: list[bool]) -> str:

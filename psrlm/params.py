@@ -571,9 +571,12 @@ class Params(Strict):
         """Whether ``name`` is a model of the SRLM arm (``srlm.iterations``)."""
         return name in self.srlm.iterations
 
-    def answering(self, temperature: float | None, top_p: float | None) -> Params:
-        """These params with the search sampling at ``temperature`` / ``top_p`` (None: as ``search``): the
-        search that answers problems (test time, validation), not the one that makes pairs."""
+    def answering(self, temperature: float | None = None, top_p: float | None = None) -> Params:
+        """These params with the sampling of the search that answers problems (test time, validation), not the
+        one that makes pairs: ``temperature`` / ``top_p``, else ``evaluate.search_temperature`` / ``search_top_p``,
+        else ``search``'s own."""
+        temperature = temperature if temperature is not None else self.evaluate.search_temperature
+        top_p = top_p if top_p is not None else self.evaluate.search_top_p
         update = {k: v for k, v in {"temperature": temperature, "top_p": top_p}.items() if v is not None}
         return self.model_copy(update={"search": self.search.model_copy(update=update)}) if update else self
 

@@ -72,9 +72,8 @@ def main(params: Params, model: str) -> None:
     greedy = {(r.task, r.problem_id): r.correct for r in read_jsonl(params.answers_file(model), AnswerEvalRow)}
     by_task = search_problems(params, model, greedy)
     groups = {p.id: task for task, problems in by_task.items() for p in problems}
-    answering = params.answering(params.evaluate.search_temperature, params.evaluate.search_top_p)
-    rollout(answering, f"test-search {model}", params.model_dir(model), [p for ps in by_task.values() for p in ps],
-            params.test_search_dir(model), groups)
+    rollout(params.answering(), f"test-search {model}", params.model_dir(model),
+            [p for ps in by_task.values() for p in ps], params.test_search_dir(model), groups)
     per_task = {task: task_metrics(rollout_stats(params.test_search_dir(model, task)).row(0, named=True),
                                    [greedy[(task, p.id)] for p in problems])
                 for task, problems in by_task.items()}
