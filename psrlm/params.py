@@ -185,6 +185,10 @@ class SFT(Train):
     warmup_ratio: WarmupRatio = 0.05
     scheduler: Scheduler = "cosine"
     logging_steps: LoggingSteps = 50
+    # M0's pretraining documents (the first n of the pretrain split, prose with its checks, as M0 read them)
+    # trained on beside IFT + EFT, loss on every token: keeps the prose arithmetic M0 knows alive through SFT
+    # (tiny model only). 0: IFT + EFT alone (the paper's cold start)
+    prose_replay: int = Field(0, ge=0)
 
 
 class Gate(Strict):
@@ -555,6 +559,9 @@ class Params(Strict):
                              "(else set pairs.keep: all, the paper's rule)")
         if not real and self.model.base is None and self.problems.splits.pretrain < 1:
             raise ValueError("problems.splits.pretrain: the tiny model needs pretraining problems (>= 1)")
+        if self.sft.prose_replay > self.problems.splits.pretrain:
+            raise ValueError(f"sft.prose_replay: {self.sft.prose_replay} documents, but the pretrain split holds "
+                             f"{self.problems.splits.pretrain} (problems.splits.pretrain)")
         if not real and self.sets.eft_test_problems > self.problems.splits.test:
             raise ValueError("sets.eft_test_problems must not exceed problems.splits.test")
         return self

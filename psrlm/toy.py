@@ -469,6 +469,13 @@ def with_checks(solution: str, rng: random.Random, rate: float) -> str:
     return EQUATION.sub(add, solution)
 
 
+def pretraining_document(problem: str, solution: str, rng: random.Random | None = None, checks: float = 0.0) -> str:
+    """M0's pretraining document: the problem and its free-form solution, with ``checks`` check sentences
+    per equation on average (:func:`with_checks`). SFT replays the first ones (``sft.prose_replay``)."""
+    solution = with_checks(solution, rng, checks) if checks and rng is not None else solution
+    return f"Problem: {problem}\nSolution: {solution}"
+
+
 def judge_explanation(step_a_body: str, a_is_right: bool) -> str:
     """The oracle's short explanation: it checks Assistant A's step; the verdict follows from it.
 

@@ -35,10 +35,8 @@ log = logging.getLogger("stages.base_model")
 
 
 def pretraining_text(p: Problem, rng: random.Random | None = None, checks: float = 0.0) -> str:
-    """A pretraining document: the problem and its free-form solution, with ``checks`` check sentences
-    per equation on average (``toy.with_checks``)."""
-    solution = toy.with_checks(p.solution, rng, checks) if checks and rng is not None else p.solution
-    return f"Problem: {p.problem}\nSolution: {solution}"
+    """A pretraining document of ``p`` (:func:`psrlm.toy.pretraining_document`)."""
+    return toy.pretraining_document(p.problem, p.solution, rng, checks)
 
 
 def tokenizer_corpus(problems: list[Problem]) -> list[str]:
