@@ -104,6 +104,14 @@ def test_ift_operations_are_toy_only():
     assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_operations=["add"], ift_other_problems=-1))
 
 
+def test_prose_replay_takes_no_more_documents_than_the_pretrain_split_holds():
+    assert "sft.prose_replay" in bad(lambda r: r["sft"].update(prose_replay=16001))
+    assert "sft.prose_replay" in bad(lambda r: r["sft"].update(prose_replay=-1))
+    raw = copy.deepcopy(DEFAULT)
+    raw["sft"]["prose_replay"] = 16000
+    assert parse_params(raw).sft.prose_replay == 16000
+
+
 def test_wrong_type():
     assert "search.max_steps" in bad(lambda r: r["search"].update(max_steps="many"))
 

@@ -225,3 +225,29 @@ def test_both_wrong_event_pairs_two_wrong_steps_and_the_judge_must_read_the_ques
         assert r.explanation.startswith(right_step(r.problem, bodies).split(" The answer is ")[0])
         assert f"{'B' if r.verdict == 'A' else 'A'} says nothing." in r.explanation
         assert not proves(f"{r.explanation} [[{r.verdict}]]")
+
+
+def test_sfts_prose_replay_is_m0s_first_documents_as_m0_read_them(tmp_path):
+    import copy
+    from pathlib import Path
+
+    import yaml
+
+    from psrlm.params import parse_params
+    from schemas.table import write_jsonl
+    from stages.base_model import pretraining_text
+    from stages.sft import prose_examples
+
+    raw = copy.deepcopy(yaml.safe_load((Path(__file__).resolve().parents[1] / "params.yaml").read_text()))
+    raw["paths"]["problems"] = str(tmp_path)
+    raw["sft"]["prose_replay"] = 3
+    params = parse_params(raw)
+    corpus = [Problem(**p) for p in generate_splits(ToyProblems(), {"pretrain": 5}, seed=1)["pretrain"]]
+    write_jsonl(params.problems_file("pretrain"), Problem, corpus)
+    rng = random.Random(params.seed)  # how base_model draws M0's documents
+    m0_read = [pretraining_text(p, rng, params.pretrain.checks) for p in corpus]
+    replayed = prose_examples(params)
+    assert [r["completion"] for r in replayed] == m0_read[:3] and all(r["prompt"] == "" for r in replayed)
+    assert " says " in replayed[0]["completion"]  # the checks come along
+    raw["sft"]["prose_replay"] = 0
+    assert prose_examples(parse_params(raw)) == []
