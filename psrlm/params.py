@@ -262,6 +262,10 @@ class Sets(Strict):
     # toy only, with ift_operations: IFT also keeps the first n of the problems it leaves out (a few worked
     # examples of the left-out operation: a reasoner that has seen it, not yet one that does it reliably)
     ift_other_problems: int = Field(5, ge=0)
+    # toy only, with ift_operations: the first step whose event must be one of them; the steps before it may
+    # be any operation. 1: every step (the left-out operation never worked out but in ift_other_problems);
+    # 2: IFT also works out the left-out operation as a first step, and the loop must carry it to later ones
+    ift_operations_from_step: int = Field(1, ge=1)
 
     @model_validator(mode="after")
     def positive_weights(self):
@@ -531,6 +535,8 @@ class Params(Strict):
         splits, sets = self.problems.splits, self.sets
         if real and sets.ift_operations is not None:
             raise ValueError("sets.ift_operations: toy world only (problems.source: toy); null for real data")
+        if sets.ift_operations_from_step > 1 and sets.ift_operations is None:
+            raise ValueError("sets.ift_operations_from_step: only with sets.ift_operations (null keeps every problem)")
         if sets.ift_other_problems and sets.ift_operations is None:
             raise ValueError("sets.ift_other_problems: only with sets.ift_operations (null keeps every problem)")
         if sets.ift_problems > splits.sft or (not real and sets.eft_train_problems > splits.sft):

@@ -24,12 +24,14 @@ def step_texts(steps: list[str]) -> list[str]:
     return [format_step(i + 1, s) for i, s in enumerate(steps)]
 
 
-def build_ift(problems: list[Problem], operations: list[str] | None = None, others: int = 0) -> list[IFTRecord]:
+def build_ift(problems: list[Problem], operations: list[str] | None = None, others: int = 0,
+              from_step: int = 1) -> list[IFTRecord]:
     """One IFT record per problem: its reference steps as "Step n:" steps. ``operations`` (toy): keep only
-    the problems whose every step's equation is one of them (``sets.ift_operations``), and the first
-    ``others`` of the rest (``sets.ift_other_problems``), in the split's order."""
+    the problems whose every step's equation from step ``from_step`` on is one of them (``sets.ift_operations``,
+    ``sets.ift_operations_from_step``), and the first ``others`` of the rest (``sets.ift_other_problems``), in
+    the split's order."""
     if operations is not None:
-        inside = [toy_operations(p.steps) <= set(operations) for p in problems]
+        inside = [toy_operations(p.steps[from_step - 1:]) <= set(operations) for p in problems]
         others_kept = set([i for i, ok in enumerate(inside) if not ok][:others])
         problems = [p for i, p in enumerate(problems) if inside[i] or i in others_kept]
     return [IFTRecord(id=f"ift-{p.id}", problem_id=p.id, problem=p.problem, steps=step_texts(p.steps)) for p in problems]
