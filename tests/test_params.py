@@ -102,6 +102,9 @@ def test_ift_operations_are_toy_only():
     assert "sets.ift_operations" in bad(lambda r: r["sets"].update(ift_operations=["div"]))
     assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_operations=None, ift_other_problems=5))
     assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_operations=["add"], ift_other_problems=-1))
+    assert "ift_operations_from_step" in bad(lambda r: r["sets"].update(ift_operations=None, ift_other_problems=0,
+                                                                       ift_operations_from_step=2))
+    assert "sets.ift_operations_from_step" in bad(lambda r: r["sets"].update(ift_operations_from_step=0))
 
 
 def test_prose_replay_takes_no_more_documents_than_the_pretrain_split_holds():

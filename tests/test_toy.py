@@ -41,6 +41,11 @@ def test_ift_can_leave_out_an_operation_that_eft_keeps():
     assert [r.problem_id for r in with_three] == [p.id for p in problems if p.id in kept | set(left_out[:3])]
     eft = build_eft(problems, ["wrong_arithmetic"], 0, CFG)
     assert any(" * " in r.step_a + r.step_b for r in eft)  # the judge still sees the left-out operation
+    # from step 2 on: the left-out operation is worked out as a first step, never later
+    later = build_ift(problems, ["add", "sub"], from_step=2)
+    assert {r.problem_id for r in later} == {p.id for p in problems if "mul" not in
+                                             {parse_equation(b)[1] for b in p.steps[1:]}} > kept
+    assert any(" * " in r.steps[0] for r in later) and all(" * " not in s for r in later for s in r.steps[1:])
 
 
 def test_validation_splits_accuracy_by_the_operations_of_each_problem():
