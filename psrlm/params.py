@@ -347,6 +347,12 @@ class PairRules(Strict):
     # rewrite word for word (a proof checks only the claim: a step can claim the right number from a wrong event or
     # a false equation). The tiny default's, chosen on validation over proven (README, "2026-12-07, evening")
     keep: Literal["all", "proven", "exact"] = "exact"
+    # also the rounds where the judge wrote a step no candidate is (``psrlm/proofs.py``, ``new_step``): every
+    # judgment of the round works out the same step, checks both claims against it exactly, and the step is one of
+    # the toy grammar; it becomes the chosen step against the round's worst candidate. The judge's own step where
+    # the reasoner cannot sample it (M1's second-step subtractions: README, "2026-12-07, after midnight"). Toy world,
+    # explain judge, verify explanation. Not the paper's recipe (it pairs candidates only); false: the paper's
+    rewrites: bool = False
 
 
 Fallback = Literal["none", "last_number"]
@@ -563,6 +569,10 @@ class Params(Strict):
             raise ValueError(f"pairs.keep: {self.pairs.keep} reads the toy judge's verify explanation: it needs "
                              "problems.source toy, judge.mode explain, judge.oracle false and sets.explanation verify "
                              "(else set pairs.keep: all, the paper's rule)")
+        if self.pairs.rewrites and (real or self.judge.mode != "explain" or self.judge.oracle
+                                    or self.sets.explanation != "verify"):
+            raise ValueError("pairs.rewrites reads the toy judge's verify explanation: it needs problems.source toy, "
+                             "judge.mode explain, judge.oracle false and sets.explanation verify (else false)")
         if not real and self.model.base is None and self.problems.splits.pretrain < 1:
             raise ValueError("problems.splits.pretrain: the tiny model needs pretraining problems (>= 1)")
         if self.sft.prose_replay > self.problems.splits.pretrain:

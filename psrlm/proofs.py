@@ -13,6 +13,9 @@ proves (``stages/pairs.py``); ``pairs.keep: exact`` also asks that the chosen st
 word for word (:func:`rewrites`): a proof checks the claim, and a step can claim the right number from a wrong
 event or a false equation (``First, he gets 1 more, so 3 + 2 = 5.`` where the judge wrote ``4 + 1 = 5``);
 ``benchmarks.judge_links`` and ``benchmarks.pair_rules`` read the same checks.
+``pairs.rewrites`` reads one more thing: where every judgment of a round works out the same step, checks
+both claims against it exactly, and that step is none of the candidates (:func:`new_step`), the judge has
+written the step the reasoner did not sample, and it becomes a chosen step of its own.
 No oracle is asked: the rule reads the judge's own words.
 """
 
@@ -22,6 +25,7 @@ import re
 
 from psrlm.prompts import parse_verdict
 from psrlm.steps import step_body
+from psrlm.toy import well_formed
 
 CHECK = re.compile(r"([AB]) says (-?\d+); (-?\d+) - (-?\d+) = (-?\d+)")
 SAYS = re.compile(r" ?\b[AB] says ")
@@ -43,6 +47,34 @@ def proves(raw: str | None) -> bool:
     if checks["A"][2] != checks["B"][2]:
         return False
     return checks[verdict][3] == 0 and checks[loser][3] != 0
+
+
+def checks_exactly(raw: str | None) -> bool:
+    """Both claims checked (or said to be nothing) against one recomputed value, each check's arithmetic
+    exact, whatever the verdict."""
+    checks = {k: tuple(int(v) for v in rest) for k, *rest in CHECK.findall(raw or "")}
+    nothing = set(NOTHING.findall(raw or ""))
+    if nothing & set(checks) or set(checks) | nothing != {"A", "B"}:
+        return False
+    if any(claim != copied or claim - value != diff for claim, copied, value, diff in checks.values()):
+        return False
+    return len({value for _, _, value, _ in checks.values()}) <= 1
+
+
+def new_step(raws: list[str], candidates: list[str]) -> str | None:
+    """The step (a body, without its answer) that every judgment of a round works out, each checking exactly,
+    when it is a step of the toy grammar and none of ``candidates`` (``Step n: ...``) is it; else None."""
+    if not raws or not all(checks_exactly(raw) for raw in raws):
+        return None
+    steps = {rewrite_of(raw) for raw in raws}
+    if len(steps) != 1 or None in steps:
+        return None
+    step = steps.pop()
+    if not well_formed(step) or " The answer is " in step:
+        return None
+    if any(step_body(c).split(" The answer is ")[0].strip() == step for c in candidates):
+        return None
+    return step
 
 
 def rewrite_of(raw: str | None) -> str | None:

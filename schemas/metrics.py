@@ -19,6 +19,8 @@ class PairMetrics(_Metrics):
     keep: Literal["all", "proven", "exact"]
     decided_correct_rate: float | None  # toy: chosen right and rejected wrong (oracle), over the decided rounds
     pair_correct_rate: float | None  # the same over the pairs kept
+    rewrite_pairs: int | None = None  # pairs.rewrites: the pairs whose chosen step the judges wrote (in pairs)
+    rewrite_correct_rate: float | None = None  # toy: the share of them right over a wrong rejected (oracle)
 
 
 class RolloutMetrics(_Metrics):

@@ -124,8 +124,8 @@ def test_the_check_catches_a_removed_dep(stages):
     broken = yaml.safe_load(yaml.safe_dump(stages))
     broken["rollout"]["do"]["deps"].remove("psrlm/judge.py")
     assert gaps(broken) == {"rollout": {"missing": ["psrlm/judge.py"], "unused": []}}
-    broken["pairs"]["do"]["deps"].append("psrlm/toy.py")
-    assert gaps(broken)["pairs"] == {"missing": [], "unused": ["psrlm/toy.py"]}
+    broken["pairs"]["do"]["deps"].append("psrlm/search.py")
+    assert gaps(broken)["pairs"] == {"missing": [], "unused": ["psrlm/search.py"]}
 
 
 def test_the_closure_follows_lazy_and_relative_imports():
