@@ -389,3 +389,60 @@ def test_the_pairs_stage_writes_an_empty_table_when_no_round_was_decided(tmp_pat
     assert read_parquet(params.pairs_file("m2"), PreferencePair) == []
     m = json.loads(params.metrics_file("pairs", "m2").read_text())
     assert m["decided"] == 0 and m["pairs"] == 0 and m["pair_correct_rate"] is None
+
+
+def test_the_pairs_stage_adds_the_judges_own_step_where_every_judgment_writes_it_and_no_candidate_is_it(tmp_path):
+    """pairs.rewrites: round 0 samples two wrong second steps and both judgments work out the right one
+    (7 - 2 = 5), checking each claim exactly: that step, with its answer, is chosen over the worst candidate.
+    Round 1: the judgments work out two different steps; round 2: the step they work out is a candidate (an
+    exact pair, not a new one). Off, the stage writes what it always wrote."""
+    from psrlm import toy
+    from schemas import Problem
+    from schemas.table import write_jsonl
+    from stages.pairs import main
+
+    question = "Eva has 2 stamps. First, she gets 5 more. Second, she gives away 2. How many stamps does Eva have now?"
+    first = "Step 1: First, she gets 5 more, so 2 + 5 = 7."
+    right = "Second, she gives away 2, so 7 - 2 = 5."
+    wrong = {0: ("Step 2: Second, she gets 2 more, so 7 + 2 = 9. The answer is \\boxed{9}.", 9, "event"),
+             1: ("Step 2: Second, she gives away 2, so 7 - 2 = 6. The answer is \\boxed{6}.", 6, "arithmetic")}
+    worked = {0: [right, right], 1: [right, "Second, she gives away 2, so 7 - 2 = 4."], 2: [right.replace("= 5.", "= 6.")] * 2}
+    candidates, judgments, rounds = [], [], []
+    for r in (0, 1, 2):
+        wins = (1.0, 0.0) if r == 2 else (0.0, 1.0)
+        candidates += [cand("p", r, i, wrong[i][0], wins[i], final=True, oracle=wrong[i][2]) for i in (0, 1)]
+        for (a, b), work in zip(((0, 1), (1, 0)), worked[r]):
+            value = toy.parse_equation(work)[3]
+            verdict = "A" if wrong[a][1] == value else "B" if wrong[b][1] == value else "B"
+            raw = (f"{work} A says {wrong[a][1]}; {wrong[a][1]} - {value} = {wrong[a][1] - value}. "
+                   f"B says {wrong[b][1]}; {wrong[b][1]} - {value} = {wrong[b][1] - value}. [[{verdict}]]")
+            judgments.append(Judgment(problem_id="p", round=r, first=a, second=b, raw=raw, verdict=verdict, p_a=None,
+                                      winner=a if verdict == "A" else b))
+        rounds.append(Round(problem_id="p", round=r, position=2, prompt=f"<|user|>\nProblem: {question}<|end|>\n"
+                            f"<|assistant|>\n{first}\n", n_candidates=2, n_distinct=2, best=None, worst=None,
+                            best_wins=1.0, worst_wins=1.0, outcome="tie_forced", discarded=False))
+    folder = tmp_path / "rollouts" / "m2"
+    folder.mkdir(parents=True)
+    for name, model, rows in [("candidates", Candidate, candidates), ("rounds", Round, rounds),
+                              ("judgments", Judgment, judgments)]:
+        write_parquet(folder / f"{name}.parquet", model, rows)
+    write_jsonl(tmp_path / "problems" / "search.jsonl", Problem, [Problem(
+        id="p", source="toy", problem=question, answer="5", steps=toy.solve(question), solution="")])
+    params = load_params(ROOT / "params.yaml")
+    paths = params.paths.model_copy(update={k: str(tmp_path / k) for k in ("rollouts", "pairs", "metrics", "problems")})
+    from psrlm.proofs import new_step
+    slipped = judgments[0].raw.replace("= 4.", "= 3.", 1)  # a check whose arithmetic is off proves nothing
+    assert new_step([judgments[0].raw, judgments[1].raw], [c.text for c in candidates[:2]]) == right
+    assert new_step([slipped, judgments[1].raw], [c.text for c in candidates[:2]]) is None
+    for rewrites, expected in ((True, 1), (False, 0)):
+        main(params.model_copy(update={"paths": paths, "pairs": PairRules(keep="exact", rewrites=rewrites)}), "m2")
+        pairs = read_parquet(params.model_copy(update={"paths": paths}).pairs_file("m2"), PreferencePair)
+        m = json.loads(params.model_copy(update={"paths": paths}).metrics_file("pairs", "m2").read_text())
+        assert len(pairs) == expected
+        if rewrites:
+            (pair,) = pairs
+            assert pair.chosen == f"Step 2: {right} The answer is \\boxed{{5}}." and pair.chosen_final
+            assert pair.rejected == wrong[0][0] and (pair.round, pair.chosen_wins, pair.rejected_wins) == (0, 2.0, 0.0)
+            assert m["rewrite_pairs"] == 1 and m["rewrite_correct_rate"] == 1.0 and m["pair_correct_rate"] == 1.0
+        else:
+            assert "rewrite_pairs" not in m and m["pairs"] == 0

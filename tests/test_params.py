@@ -56,6 +56,8 @@ def test_proven_pairs_need_the_toy_judges_explanation_and_say_how_to_do_without(
     msg = bad(lambda r: r["judge"].update(judge))
     assert f"pairs.keep: {DEFAULT['pairs']['keep']} reads" in msg and "pairs.keep: all" in msg
     parse_params(copy.deepcopy(DEFAULT) | {"judge": DEFAULT["judge"] | judge, "pairs": {"keep": "all"}})
+    msg = bad(lambda r: (r["judge"].update(judge), r["pairs"].update(keep="all", rewrites=True)))
+    assert "pairs.rewrites reads" in msg
 
 
 def test_unknown_key_is_named():
