@@ -10,12 +10,20 @@ right, right and wrong mixed, none right); per split the median and mean probabi
 samples hold the right step at least once, ``1 - (1 - p)^w`` averaged over the rounds. Where the rounds with no
 right candidate have a median probability near 0, no width or temperature reaches the step: the reasoner has to
 learn it before the search can propose it (README, "2026-12-07, night").
+
+``--by-event`` (no model loaded, seconds): per position and the operation of the question's event there, the share
+of the candidates the oracle calls right and of the rounds with none right. The step the loop must teach shows
+as the one row near 0 (the default's second-step subtraction: 0.0-1.3% of M1's candidates in 4 seeds; the runs
+that took off started at 5-14%, README "2026-12-07, after midnight"):
+
+    python -m benchmarks.right_step data/models/m1 data/rollouts/m2 --by-event
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import re
 import statistics
 from pathlib import Path
 
@@ -38,6 +46,30 @@ def round_kinds(tables: dict[str, pl.DataFrame]) -> pl.DataFrame:
     return tables["rounds"].join(right, on=["problem_id", "round"]).with_columns(kind=kind)
 
 
+EVENT = re.compile(r"(\w+), \w+ (gets \d+ more|gives away \d+|multiplies them by \d+)\.")
+OPERATION = {"gets": "add", "gives": "sub", "multiplies": "mul"}
+
+
+def event_operation(question: str, position: int) -> str | None:
+    """The operation of the question's event ``position`` (1-based: ``First, ...``), or None."""
+    for ordinal, event in EVENT.findall(question):
+        if ordinal == toy.ORDINALS[position - 1]:
+            return OPERATION[event.split()[0]]
+    return None
+
+
+def by_event(tables: dict[str, pl.DataFrame], questions: dict[str, str]) -> pl.DataFrame:
+    """Per position and event operation: rounds, candidates, the share of candidates right, the share of rounds
+    with none right (the oracle's labels)."""
+    rounds = round_kinds(tables).with_columns(operation=pl.struct("problem_id", "position").map_elements(
+        lambda r: event_operation(questions[r["problem_id"]], r["position"]), return_dtype=pl.Utf8))
+    return (rounds.group_by("position", "operation")
+            .agg(pl.len().alias("rounds"), pl.col("sampled").sum().alias("candidates"),
+                 (pl.col("right").sum() / pl.col("sampled").sum()).alias("candidates_right"),
+                 (pl.col("kind") == "none").mean().alias("rounds_none_right"))
+            .sort("position", "operation"))
+
+
 def reach(log_probs: list[float], widths: list[int]) -> dict:
     """Median and mean probability of the right step, and the mean chance that w samples draw it at least once."""
     p = [math.exp(x) for x in log_probs]
@@ -53,10 +85,18 @@ def main() -> None:
     ap.add_argument("model", type=Path, help="the model that searched (M(parent) of the rollout)")
     ap.add_argument("rollout", type=Path)
     ap.add_argument("--widths", type=int, nargs="+", default=[6, 12, 24])
+    ap.add_argument("--by-event", action="store_true", help="the oracle's right share per position and event operation")
     args = ap.parse_args()
     params = load_params()
     questions = {p.id: p.problem for p in read_jsonl(params.problems_file("search"), Problem)}
     tables = {t: pl.read_parquet(args.rollout / f"{t}.parquet") for t in ("candidates", "rounds")}
+    if args.by_event:
+        print(f"{args.rollout}: candidates right and rounds with none right, per position and event operation")
+        print("| position | operation | rounds | candidates | candidates right | rounds with none right |\n|---|---|---|---|---|---|")
+        for r in by_event(tables, questions).iter_rows(named=True):
+            print(f"| {r['position']} | {r['operation']} | {r['rounds']} | {r['candidates']} | "
+                  f"{r['candidates_right']:.3f} | {r['rounds_none_right']:.2f} |")
+        return
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     model = AutoModelForCausalLM.from_pretrained(args.model).eval()
     scores: dict[tuple[int, str], list[float]] = {}

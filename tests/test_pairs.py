@@ -336,6 +336,16 @@ def test_the_right_step_benchmark_splits_rounds_by_what_the_search_sampled_and_r
     f = reach([math.log(0.5), -1e9], [1, 2])
     assert f["rounds"] == 2 and f["mean"] == pytest.approx(0.25)
     assert f["P(>=1 of 1)"] == pytest.approx(0.25) and f["P(>=1 of 2)"] == pytest.approx(0.375)
+    # --by-event: rounds at position 1 of a question whose first event is a subtraction (m, n) or an addition (a)
+    from benchmarks.right_step import by_event, event_operation
+    questions = {"a": "Ben has 2 pens. First, he gets 3 more. Second, he gives away 1. How many pens does Ben have now?",
+                 **{pid: "Ben has 4 pens. First, he gives away 1. Second, he gets 2 more. How many pens does Ben have "
+                         "now?" for pid in "mn"}}
+    assert [event_operation(questions["a"], n) for n in (1, 2, 3)] == ["add", "sub", None]
+    rows = {r["operation"]: r for r in by_event(tables, questions).iter_rows(named=True)}
+    assert rows["add"]["candidates_right"] == 1.0 and rows["add"]["rounds_none_right"] == 0.0
+    assert (rows["sub"]["rounds"], rows["sub"]["candidates"], rows["sub"]["candidates_right"]) == (2, 4, 0.25)
+    assert rows["sub"]["rounds_none_right"] == 0.5
 
 
 @pytest.mark.parametrize("keep, kept", [("proven", ["p", "s"]), ("exact", ["p"])])
