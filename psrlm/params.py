@@ -266,6 +266,10 @@ class Sets(Strict):
     # be any operation. 1: every step (the left-out operation never worked out but in ift_other_problems);
     # 2: IFT also works out the left-out operation as a first step, and the loop must carry it to later ones
     ift_operations_from_step: int = Field(1, ge=1)
+    # toy only, with ift_other_problems: the left-out problems IFT keeps are drawn from those whose left-out
+    # operations sit at these steps alone (1-based), in the split's order; null: from every left-out problem (a
+    # dose of worked examples at the one step the loop must teach, e.g. [2])
+    ift_other_steps: list[int] | None = Field(None, min_length=1)
 
     @model_validator(mode="after")
     def positive_weights(self):
@@ -541,6 +545,9 @@ class Params(Strict):
         splits, sets = self.problems.splits, self.sets
         if real and sets.ift_operations is not None:
             raise ValueError("sets.ift_operations: toy world only (problems.source: toy); null for real data")
+        if sets.ift_other_steps is not None and (sets.ift_operations is None or min(sets.ift_other_steps) < 1):
+            raise ValueError("sets.ift_other_steps: steps (1-based) of the problems ift_operations leaves out; "
+                             "only with sets.ift_operations")
         if sets.ift_operations_from_step > 1 and sets.ift_operations is None:
             raise ValueError("sets.ift_operations_from_step: only with sets.ift_operations (null keeps every problem)")
         if sets.ift_other_problems and sets.ift_operations is None:

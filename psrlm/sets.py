@@ -25,14 +25,20 @@ def step_texts(steps: list[str]) -> list[str]:
 
 
 def build_ift(problems: list[Problem], operations: list[str] | None = None, others: int = 0,
-              from_step: int = 1) -> list[IFTRecord]:
+              from_step: int = 1, other_steps: list[int] | None = None) -> list[IFTRecord]:
     """One IFT record per problem: its reference steps as "Step n:" steps. ``operations`` (toy): keep only
     the problems whose every step's equation from step ``from_step`` on is one of them (``sets.ift_operations``,
     ``sets.ift_operations_from_step``), and the first ``others`` of the rest (``sets.ift_other_problems``), in
-    the split's order."""
+    the split's order; with ``other_steps`` (``sets.ift_other_steps``), the first of those whose other operations
+    sit at these steps (1-based) alone."""
     if operations is not None:
         inside = [toy_operations(p.steps[from_step - 1:]) <= set(operations) for p in problems]
-        others_kept = set([i for i, ok in enumerate(inside) if not ok][:others])
+
+        def drawn(p: Problem) -> bool:
+            return other_steps is None or all(toy_operations([s]) <= set(operations)
+                                              for n, s in enumerate(p.steps, 1) if n not in other_steps)
+
+        others_kept = set([i for i, ok in enumerate(inside) if not ok and drawn(problems[i])][:others])
         problems = [p for i, p in enumerate(problems) if inside[i] or i in others_kept]
     return [IFTRecord(id=f"ift-{p.id}", problem_id=p.id, problem=p.problem, steps=step_texts(p.steps)) for p in problems]
 

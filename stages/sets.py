@@ -43,7 +43,7 @@ def main(params: Params) -> None:
     test_split = read_jsonl(params.problems_file("test"), Problem)
     # IFT: the reference steps, the toy generator's or those the problems stage cut from real solutions
     ift = build_ift(sft_split[: cfg.ift_problems], cfg.ift_operations, cfg.ift_other_problems,
-                    cfg.ift_operations_from_step)
+                    cfg.ift_operations_from_step, cfg.ift_other_steps)
     if cfg.ift_operations is not None:
         log.info("IFT: %d of the first %d sft problems (those using only %s from step %d on, and %d others)", len(ift),
                  cfg.ift_problems, cfg.ift_operations, cfg.ift_operations_from_step, cfg.ift_other_problems)

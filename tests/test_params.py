@@ -107,6 +107,9 @@ def test_ift_operations_are_toy_only():
     assert "ift_operations_from_step" in bad(lambda r: r["sets"].update(ift_operations=None, ift_other_problems=0,
                                                                        ift_operations_from_step=2))
     assert "sets.ift_operations_from_step" in bad(lambda r: r["sets"].update(ift_operations_from_step=0))
+    assert "sets.ift_other_steps" in bad(lambda r: r["sets"].update(ift_other_steps=[0]))
+    assert "sets.ift_other_steps" in bad(lambda r: r["sets"].update(ift_operations=None, ift_other_problems=0,
+                                                                     ift_other_steps=[2]))
 
 
 def test_prose_replay_takes_no_more_documents_than_the_pretrain_split_holds():

@@ -46,6 +46,10 @@ def test_ift_can_leave_out_an_operation_that_eft_keeps():
     assert {r.problem_id for r in later} == {p.id for p in problems if "mul" not in
                                              {parse_equation(b)[1] for b in p.steps[1:]}} > kept
     assert any(" * " in r.steps[0] for r in later) and all(" * " not in s for r in later for s in r.steps[1:])
+    # the worked examples of the left-out operation drawn from those where it is the second step alone
+    at_two = build_ift(problems, ["add", "sub"], others=3, other_steps=[2])
+    extra = [r for r in at_two if r.problem_id not in kept]
+    assert len(extra) == 3 and all(" * " not in r.steps[0] and " * " in r.steps[1] for r in extra)
 
 
 def test_validation_splits_accuracy_by_the_operations_of_each_problem():
