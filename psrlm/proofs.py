@@ -34,26 +34,29 @@ NOTHING = re.compile(r"\b([AB]) says nothing\.")
 
 def proves(raw: str | None) -> bool:
     """Does this ``verify`` explanation prove its own verdict (see the module doc)?"""
-    checks = {k: tuple(int(v) for v in rest) for k, *rest in CHECK.findall(raw or "")}
-    nothing = set(NOTHING.findall(raw or ""))
+    if not checks_exactly(raw):
+        return False
+    checks, nothing = _checks(raw)
     verdict = parse_verdict(raw or "")
+    if verdict is None or verdict not in checks:
+        return False
     loser = "B" if verdict == "A" else "A"
-    if verdict is None or nothing & set(checks) or verdict not in checks or set(checks) | nothing != {"A", "B"}:
-        return False
-    if any(claim != copied or claim - value != diff for claim, copied, value, diff in checks.values()):
-        return False
     if loser in nothing:
         return checks[verdict][3] == 0
-    if checks["A"][2] != checks["B"][2]:
-        return False
     return checks[verdict][3] == 0 and checks[loser][3] != 0
+
+
+def _checks(raw: str | None) -> tuple[dict[str, tuple[int, ...]], set[str]]:
+    """The explanation's checks (``A says 9; 9 - 11 = -2``: claim, copied claim, value, difference) per
+    candidate, and the candidates it says nothing of."""
+    return ({k: tuple(int(v) for v in rest) for k, *rest in CHECK.findall(raw or "")},
+            set(NOTHING.findall(raw or "")))
 
 
 def checks_exactly(raw: str | None) -> bool:
     """Both claims checked (or said to be nothing) against one recomputed value, each check's arithmetic
     exact, whatever the verdict."""
-    checks = {k: tuple(int(v) for v in rest) for k, *rest in CHECK.findall(raw or "")}
-    nothing = set(NOTHING.findall(raw or ""))
+    checks, nothing = _checks(raw)
     if nothing & set(checks) or set(checks) | nothing != {"A", "B"}:
         return False
     if any(claim != copied or claim - value != diff for claim, copied, value, diff in checks.values()):
