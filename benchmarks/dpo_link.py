@@ -100,6 +100,8 @@ def main() -> None:
     ap.add_argument("--loss", default=None, help="TRL loss types, comma-separated (e.g. sigmoid,sft | sft | ipo,sft)")
     ap.add_argument("--judge-replay", type=int, default=None, help="EFT train records added as judge pairs")
     ap.add_argument("--nll-prefix", action="store_true", help="dpo.nll_prefix: the NLL term also on the earlier steps")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="the training seed (batch order, dropout); default: seed of params.yaml, as the dpo stage")
     ap.add_argument("--first", type=int, default=1200)
     ap.add_argument("--count", type=int, default=300)
     ap.add_argument("--each-epoch", action="store_true",
@@ -133,19 +135,20 @@ def main() -> None:
     if cfg.judge_replay:
         eft = read_parquet(params.set_file("eft_train"), EFTRecord)
         pairs += judge_replay_pairs(tokenizer, eft, cfg.judge_replay, params.prompts.style, params.judge.mode, seed="link")
-    config = dpo_config(cfg, work, params.seed)
+    seed = params.seed if args.seed is None else args.seed
+    config = dpo_config(cfg, work, seed)
     if args.loss:
         config.loss_type = args.loss.split(",")
         config.loss_weights = [1.0] + [cfg.rpo_alpha or 1.0] * (len(config.loss_type) - 1)
     if args.each_epoch:
         keep_every_epoch(config)
-    summary = step_dpo(model, reference, tokenizer, pairs, cfg, work, params.seed, args=config, save_to=out)
+    summary = step_dpo(model, reference, tokenizer, pairs, cfg, work, seed, args=config, save_to=out)
     if args.each_epoch:
         for epoch, snapshot in epoch_checkpoints(work):
             acc, _ = greedy_report(str(snapshot), problems, params)
             print(f"epoch {epoch:g}: greedy accuracy {acc:.3f} on search[{args.first}:{args.first + len(problems)}]")
     shutil.rmtree(work, ignore_errors=True)
-    print(f"trained {len(pairs)} pairs, {summary['steps']} steps, "
+    print(f"trained {len(pairs)} pairs, {summary['steps']} steps, seed {seed}, "
           f"{cfg.model_dump(include={'learning_rate', 'epochs', 'beta', 'rpo_alpha', 'judge_replay', 'nll_prefix'})}"
           + (f", reward accuracy {summary['final_reward_accuracy']:.2f} margin {summary['final_reward_margin']:.3f}"
              if "final_reward_accuracy" in summary else ""))

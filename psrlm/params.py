@@ -261,7 +261,7 @@ class Sets(Strict):
     ift_operations: list[Literal["add", "sub", "mul"]] | None = Field(["add", "mul"], min_length=1)
     # toy only, with ift_operations: IFT also keeps the first n of the problems it leaves out (a few worked
     # examples of the left-out operation: a reasoner that has seen it, not yet one that does it reliably)
-    ift_other_problems: int = Field(5, ge=0)
+    ift_other_problems: int = Field(10, ge=0)
     # toy only, with ift_operations: the first step whose event must be one of them; the steps before it may
     # be any operation. 1: every step (the left-out operation never worked out but in ift_other_problems);
     # 2: IFT also works out the left-out operation as a first step, and the loop must carry it to later ones
@@ -269,7 +269,7 @@ class Sets(Strict):
     # toy only, with ift_other_problems: the left-out problems IFT keeps are drawn from those whose left-out
     # operations sit at these steps alone (1-based), in the split's order; null: from every left-out problem (a
     # dose of worked examples at the one step the loop must teach, e.g. [2])
-    ift_other_steps: list[int] | None = Field(None, min_length=1)
+    ift_other_steps: list[int] | None = Field([2], min_length=1)
 
     @model_validator(mode="after")
     def positive_weights(self):

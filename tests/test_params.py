@@ -102,10 +102,11 @@ def test_ift_operations_are_toy_only():
         r["sets"]["ift_operations"] = ["add"]
     assert "ift_operations" in bad(real)
     assert "sets.ift_operations" in bad(lambda r: r["sets"].update(ift_operations=["div"]))
-    assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_operations=None, ift_other_problems=5))
+    assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_operations=None, ift_other_problems=5,
+                                                                              ift_other_steps=None))
     assert "ift_other_problems" in bad(lambda r: r["sets"].update(ift_operations=["add"], ift_other_problems=-1))
     assert "ift_operations_from_step" in bad(lambda r: r["sets"].update(ift_operations=None, ift_other_problems=0,
-                                                                       ift_operations_from_step=2))
+                                                                       ift_other_steps=None, ift_operations_from_step=2))
     assert "sets.ift_operations_from_step" in bad(lambda r: r["sets"].update(ift_operations_from_step=0))
     assert "sets.ift_other_steps" in bad(lambda r: r["sets"].update(ift_other_steps=[0]))
     assert "sets.ift_other_steps" in bad(lambda r: r["sets"].update(ift_operations=None, ift_other_problems=0,

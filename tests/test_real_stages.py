@@ -27,7 +27,8 @@ REAL = {
                  "real": {"data_root": str(DATA_ROOT), "train": ["gsm8k", "math"], "test": "gsm8k",
                           "eft": ["gsm8k", "prmbench"], "duplicates": "drop"}},  # MATH train repeats one problem
     "sets": {"ift_problems": 20, "eft_train_problems": 20, "eft_test_problems": 10,
-             "ift_operations": None, "ift_other_problems": 0},  # real IFT keeps every problem, as the real profiles
+             "ift_operations": None, "ift_other_problems": 0,
+             "ift_other_steps": None},  # real IFT keeps every problem, as the real profiles
     "iterations": {"m2": {"parent": "m1", "first_problem": 0, "num_problems": 5}},
     "srlm": {"iterations": {}, "eft": False},  # the step arm alone, as the real profiles ship
     "pairs": {"keep": "all"},  # the paper's rule, as the real profiles ship (proven reads the toy judge)

@@ -44,7 +44,8 @@ def project(tmp_path, tiny_lm, **changes) -> object:
                      "real": {"test": "math500", "eft": ["prmbench"]}},
         "model": {"base": "unused"},
         "sets": {"ift_problems": 5, "eft_train_problems": 5, "eft_test_problems": 2,
-             "ift_operations": None, "ift_other_problems": 0},  # real IFT keeps every problem, as the real profiles
+             "ift_operations": None, "ift_other_problems": 0,
+             "ift_other_steps": None},  # real IFT keeps every problem, as the real profiles
         "generation": {"backend": "hf", "hf_batch_size": 8},
         "search": {"width": 2, "max_steps": 2, "max_step_tokens": 8, "max_in_flight": 8},
         "judge": {"max_tokens": 8},
