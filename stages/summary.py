@@ -90,7 +90,7 @@ def summarize(evals: dict[str, EvalMetrics], rollouts: dict[str, RolloutMetrics]
         lines.append(f"| {name} | {e.accuracy:.3f} | {tts} | {e.judge_accuracy:.3f} | {e.judge_parse_failure_rate:.3f} | "
                      f"{e.mean_steps:.2f} | {dpo_cell} | {search} |")
     note = ("\nSearch columns belong to the rollout whose pairs trained the model "
-            "(M2's are M1's own search and judgments). Pairs: with pairs.keep proven, those kept (of the decided "
+            "(M2's are M1's own search and judgments). Pairs: those pairs.keep kept, trained on (of the decided "
             "rounds). Oracle columns (toy world): the share of pairs whose "
             "chosen step is right and rejected wrong, and the judge's accuracy on the search's own comparisons "
             "of a right and a wrong step, and in parentheses the flip rate on those comparisons alone (a flip "
