@@ -34,9 +34,9 @@ NOTHING = re.compile(r"\b([AB]) says nothing\.")
 
 def proves(raw: str | None) -> bool:
     """Does this ``verify`` explanation prove its own verdict (see the module doc)?"""
-    if not checks_exactly(raw):
-        return False
     checks, nothing = _checks(raw)
+    if not _exact(checks, nothing):
+        return False
     verdict = parse_verdict(raw or "")
     if verdict is None or verdict not in checks:
         return False
@@ -56,7 +56,10 @@ def _checks(raw: str | None) -> tuple[dict[str, tuple[int, ...]], set[str]]:
 def checks_exactly(raw: str | None) -> bool:
     """Both claims checked (or said to be nothing) against one recomputed value, each check's arithmetic
     exact, whatever the verdict."""
-    checks, nothing = _checks(raw)
+    return _exact(*_checks(raw))
+
+
+def _exact(checks: dict[str, tuple[int, ...]], nothing: set[str]) -> bool:
     if nothing & set(checks) or set(checks) | nothing != {"A", "B"}:
         return False
     if any(claim != copied or claim - value != diff for claim, copied, value, diff in checks.values()):
